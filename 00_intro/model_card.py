@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import platform
 from datetime import datetime, timezone
 
@@ -69,7 +70,9 @@ def build_card(*, estimator_name, estimator, seed, data_path, data_rows, model_s
 
 def write_card(card, path):
     """Escribe la ficha en JSON legible (UTF-8, con acentos)."""
-    path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _is_plain(value):

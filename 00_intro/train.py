@@ -9,6 +9,7 @@ Escribe en la carpeta de salida `model.joblib` (el pipeline completo) y `model.j
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,8 +113,11 @@ def train(data_path=DATA_PATH, output_dir=MODEL_DIR, seed=42, log=print):
     final = build_pipeline(candidates(seed)[best]).fit(X, y)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # Se escribe en archivos temporales y se renombra: un servidor que recarga el modelo
+    # nunca ve un archivo a medio escribir.
     model_path = output_dir / "model.joblib"
-    joblib.dump(final, model_path)
+    joblib.dump(final, output_dir / "model.joblib.tmp")
+    os.replace(output_dir / "model.joblib.tmp", model_path)
     card = build_card(
         estimator_name=best,
         estimator=final.named_steps["modelo"],
