@@ -4,7 +4,7 @@ import hashlib
 import json
 import os
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import joblib
 import numpy as np
@@ -42,7 +42,7 @@ def build_card(*, estimator_name, estimator, seed, data_path, data_rows, model_s
         "card_schema_version": CARD_SCHEMA_VERSION,
         "name": "riesgo-diabetes",
         "version": model_version(data_sha256, code_sha256, estimator_name, params, seed),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "description": "Probabilidad de diagnóstico de diabetes en cinco años (datos Pima Indians).",
         "environment": {
             "python": platform.python_version(),
