@@ -25,3 +25,17 @@ def model_dir():
 def card(model_dir):
     """La ficha del modelo (`model.json`) como diccionario."""
     return json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def app(model_dir):
+    """La aplicación Flask de la etapa 01 con el modelo del taller (como en el tutorial de Flask)."""
+    from diabetes_api import create_app
+
+    return create_app({"MODEL_DIR": model_dir, "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):
+    """Cliente HTTP de pruebas de Flask: peticiones reales a la app, sin abrir un puerto."""
+    return app.test_client()

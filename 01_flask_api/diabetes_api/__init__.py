@@ -1,0 +1,49 @@
+"""API REST del modelo de riesgo de diabetes (etapa 01 del taller).
+
+`create_app()` es la fábrica de la aplicación, como en el tutorial de Flask:
+
+    flask --app diabetes_api run                         # servidor de desarrollo
+    gunicorn "diabetes_api:create_app()"                 # producción (etapa 02)
+"""
+
+
+def create_app(config=None):
+    """Crea la aplicación: lee los ajustes, carga el modelo UNA vez y registra las rutas.
+
+    `config` (opcional) sustituye ajustes; las pruebas lo usan, p. ej. {"CACHE_SIZE": 0}.
+    Si el modelo no es fiable lanza StartupError con un mensaje en español y no arranca.
+    """
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from flask import Flask
+    from flask_cors import CORS
+
+    from . import errors, model_info, observability, openapi, predict, web
+    from .model_store import load_model
+    from .predictor import Predictor
+    from .settings import load_settings
+    from .validation import FeatureValidator
+
+    app = Flask(__name__, static_folder=None)
+    app.config.update(load_settings())
+    app.config.update(config or {})
+    app.config["WEB_DIR"] = Path(app.config["WEB_DIR"])
+    app.json.sort_keys = False  # las respuestas conservan el orden del contrato y de la ficha
+    app.json.ensure_ascii = False  # acentos legibles
+
+    model = load_model(app.config["MODEL_DIR"])
+    app.extensions["diabetes_api"] = SimpleNamespace(
+        model=model,
+        validator=FeatureValidator(model.card["features"]),
+        predictor=Predictor(model, app.config["CACHE_SIZE"]),
+    )
+
+    CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID", "X-Cache", "X-Model-Version"])
+    observability.init_app(app)
+    errors.init_app(app)
+    model_info.init_app(app)
+    app.register_blueprint(predict.bp)
+    app.register_blueprint(openapi.bp)
+    web.init_app(app)
+    return app

@@ -1,0 +1,64 @@
+"""Un solo formato de error para toda la API, siempre JSON (nunca HTML ni trazas):
+
+    {"error": {"code": "validation_error", "message": "<en español>", "details": [{"field": …, "message": …}]}}
+"""
+
+import logging
+
+from flask import g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("diabetes_api")
+
+# Código estable y mensaje en español para cada error HTTP que puede dar Flask por sí mismo.
+HTTP_ERRORS = {
+    400: ("invalid_body", "La petición no es válida."),
+    404: ("not_found", "Esta ruta no existe. Consulta /openapi.json para ver las rutas de la API."),
+    405: ("method_not_allowed", "Este método HTTP no está permitido en esta ruta."),
+    413: ("payload_too_large", "El cuerpo de la petición es demasiado grande."),
+    415: ("invalid_body", "Tipo de contenido no admitido."),
+}
+
+
+class ApiError(Exception):
+    """Un error que la API devuelve tal cual: estado HTTP, código, mensaje y detalles por campo."""
+
+    def __init__(self, status, code, message, details=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+
+def error_response(status, code, message, details=(), headers=None):
+    response = jsonify({"error": {"code": code, "message": message, "details": list(details)}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def handle_api_error(error):
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+def handle_http_exception(error):
+    code, message = HTTP_ERRORS.get(error.code, (_snake(error.name), error.description))
+    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+    return error_response(error.code, code, message, headers=headers)
+
+
+def handle_unexpected(error):
+    """Cualquier otra excepción: 500 sin traza para el cliente; la traza queda en el log con el id."""
+    request_id = g.get("request_id", "-")
+    log.exception("error interno request_id=%s", request_id)
+    return error_response(500, "internal_error",
+                          f"Error interno del servidor. Indica este identificador al soporte: {request_id}.")
+
+
+def init_app(app):
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+def _snake(name):
+    return "_".join(name.lower().split())

@@ -1,0 +1,66 @@
+"""Una línea de log por petición (clave=valor) y el identificador de petición X-Request-ID."""
+
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+
+from flask import current_app, g, request
+
+log = logging.getLogger("diabetes_api.access")
+# Un id que manda el cliente se reutiliza solo si es corto y sin caracteres raros (no ensucia el log).
+SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_counts = Counter()
+_counts_lock = threading.Lock()
+
+
+def request_counts():
+    with _counts_lock:
+        return {"total": sum(_counts.values()), "by_status": {str(k): v for k, v in sorted(_counts.items())}}
+
+
+def start_request():
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def finish_request(response):
+    service = current_app.extensions.get("diabetes_api")
+    version = service.model.version if service else "-"
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    response.headers["X-Model-Version"] = version
+    latency_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    with _counts_lock:
+        _counts[response.status_code] += 1
+    cache = g.get("cache_hit")
+    cache_text = "-" if cache is None else ("hit" if cache is True else "miss" if cache is False else cache)
+    log.info("request_id=%s method=%s path=%s status=%d latency_ms=%.2f cache=%s model_version=%s",
+             g.get("request_id", "-"), request.method, _quote(request.path), response.status_code,
+             latency_ms, cache_text, version)
+    return response
+
+
+def _quote(text):
+    """Rutas con espacios o comillas se escriben entre comillas para que el log siga siendo clave=valor."""
+    return text if re.fullmatch(r"[\x21-\x7e]{1,200}", text) and '"' not in text else repr(text[:200])
+
+
+def configure_logging(level):
+    """Los logs de la API a stderr (gunicorn y Docker los recogen de ahí)."""
+    root = logging.getLogger("diabetes_api")
+    root.setLevel(level)
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+        root.propagate = False
+
+
+def init_app(app):
+    configure_logging(app.config["LOG_LEVEL"])
+    app.before_request(start_request)
+    app.after_request(finish_request)

@@ -1,0 +1,127 @@
+"""Construye el documento OpenAPI a partir de la ficha: las variables solo viven en la ficha."""
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def feature_schema(feature):
+    text = f"{feature['label']} ({feature['unit']}). {feature['description']}"
+    ranged = {"type": feature["type"], "minimum": feature["min"], "maximum": feature["max"]}
+    if not feature["zero_means_missing"]:
+        return {**ranged, "description": text}
+    return {"description": text + " 0 significa «no medido».", "anyOf": [ranged, {"const": 0}]}
+
+
+def schemas(card, max_batch):
+    features = card["features"]
+    example = {f["name"]: f["min"] for f in features}
+    probability = {"type": "number", "minimum": 0, "maximum": 1}
+    result = {"prediction": {"type": "integer", "enum": [c["value"] for c in card["classes"]]},
+              "label": {"type": "string", "enum": [c["label"] for c in card["classes"]]},
+              "probability": probability}
+    stats = {"hits": {"type": "integer"}, "misses": {"type": "integer"},
+             "size": {"type": "integer"}, "maxsize": {"type": "integer"}}
+    detail = {"type": "object", "required": ["field", "message"],
+              "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}
+    return {
+        "Patient": {"type": "object", "additionalProperties": False, "required": [f["name"] for f in features],
+                    "properties": {f["name"]: feature_schema(f) for f in features}, "example": example},
+        "Batch": {"type": "object", "additionalProperties": False, "required": ["instances"],
+                  "properties": {"instances": {"type": "array", "minItems": 1, "maxItems": max_batch,
+                                               "items": ref("Patient")}}},
+        "Result": {"type": "object", "required": list(result), "properties": result},
+        "Prediction": {"type": "object", "required": [*result, "model_version"],
+                       "properties": {**result, "model_version": {"type": "string"}}},
+        "BatchPrediction": {"type": "object", "required": ["predictions", "model_version"],
+                            "properties": {"predictions": {"type": "array", "items": ref("Result")},
+                                           "model_version": {"type": "string"}}},
+        "CacheStats": {"type": "object", "required": list(stats), "properties": stats},
+        "Health": {"type": "object", "required": ["status", "model_version"],
+                   "properties": {"status": {"type": "string", "const": "ok"}, "model_version": {"type": "string"}}},
+        "ModelCard": {"type": "object", "description": "La ficha (model.json) más las estadísticas de caché.",
+                      "required": ["version", "features", "classes", "metrics", "cache"],
+                      "properties": {"version": {"type": "string"}, "features": {"type": "array"},
+                                     "classes": {"type": "array"}, "metrics": {"type": "object"},
+                                     "cache": ref("CacheStats")}},
+        "Metrics": {"type": "object", "required": ["model_version", "cache", "requests"],
+                    "properties": {"model_version": {"type": "string"}, "cache": ref("CacheStats"),
+                                   "requests": {"type": "object", "properties": {
+                                       "total": {"type": "integer"},
+                                       "by_status": {"type": "object", "additionalProperties": {"type": "integer"}}}}}},
+        "Index": {"type": "object", "properties": {"name": {"type": "string"}, "model_version": {"type": "string"},
+                                                   "links": {"type": "object"}}},
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "details"],
+            "properties": {"code": {"type": "string", "examples": ["validation_error"]},
+                           "message": {"type": "string"}, "details": {"type": "array", "items": detail}}}}},
+    }
+
+
+ERRORS = {
+    "400": "JSON mal formado, Content-Type incorrecto o cuerpo que no es un objeto (invalid_json, invalid_body).",
+    "404": "Ruta inexistente (not_found).",
+    "405": "Método no permitido en esta ruta (method_not_allowed).",
+    "413": "Cuerpo o lote demasiado grande (payload_too_large).",
+    "422": "Algún campo falta, sobra, tiene otro tipo o está fuera de rango (validation_error); "
+           "«details» nombra todos los campos a la vez.",
+    "500": "Error interno inesperado (internal_error), sin traza; el log guarda el X-Request-ID.",
+}
+HEADERS = {
+    "X-Request-ID": "Identificador de la petición (se reutiliza el que envía el cliente).",
+    "X-Model-Version": "Versión del modelo que respondió.",
+    "X-Cache": "HIT si la predicción salió de la caché, MISS si se calculó (solo con un paciente).",
+}
+
+
+def ok(schema, description, headers=("X-Request-ID", "X-Model-Version"), media="application/json"):
+    return {"description": description, "content": {media: {"schema": schema}},
+            "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in headers}}
+
+
+def errors(*codes):
+    return {code: {"$ref": f"#/components/responses/E{code}"} for code in ("404", "405", "500", *codes)}
+
+
+def get(summary, response, *codes):
+    return {"get": {"summary": summary, "responses": {"200": response, **errors(*codes)}}}
+
+
+def build_spec(card, config, web=False):
+    """El documento completo. `config` aporta HEALTH_PATH y MAX_BATCH; `web` añade /app/."""
+    paths = {
+        "/": get("Índice de la API con enlaces", ok(ref("Index"), "Nombre, versión y enlaces.")),
+        config["HEALTH_PATH"]: get("Comprobación de salud (Docker, Lightsail)",
+                                   ok(ref("Health"), "El modelo está cargado.")),
+        "/v1/model": get("Ficha del modelo: variables, métricas, versión y caché",
+                         ok(ref("ModelCard"), "La ficha del modelo.")),
+        "/metrics": get("Contadores de este proceso", ok(ref("Metrics"), "Caché y peticiones.")),
+        "/openapi.json": get("Este documento", ok({"type": "object"}, "Documento OpenAPI.")),
+        "/v1/predict": {"post": {
+            "summary": "Riesgo de diabetes de un paciente o de un lote",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"oneOf": [ref("Patient"), ref("Batch")]}}}},
+            "responses": {"200": ok({"oneOf": [ref("Prediction"), ref("BatchPrediction")]},
+                                    "Predicción (un paciente) o predicciones (lote, en el mismo orden).",
+                                    headers=("X-Request-ID", "X-Model-Version", "X-Cache")),
+                          **errors("400", "413", "422")}}},
+    }
+    if web:
+        html = ok({"type": "string"}, "La app web.", media="text/html")
+        paths["/app/"] = get("App web «Diabetes Prediction»", html)
+        paths["/app/{filename}"] = {"get": {
+            "summary": "Archivos de la app web",
+            "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "El archivo."}, **errors()}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "API de riesgo de diabetes", "version": card["version"],
+                 "description": card.get("description", "")},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(card, config["MAX_BATCH"]),
+            "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+                          for code, text in ERRORS.items()},
+            "headers": {name: {"description": text, "schema": {"type": "string"}} for name, text in HEADERS.items()},
+        },
+    }
