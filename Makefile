@@ -58,3 +58,12 @@ lint: $(STAMP) ## Revisa el estilo del código con ruff
 clean: ## Borra lo generado (modelo, resultados, cachés); conserva .venv
 	rm -rf $(MODEL_DIR) results test-artifacts .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------- Etapa 01
+
+DEMO_1_PORT := 5000
+
+.PHONY: demo-1
+
+demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1:5000) y un curl listo para pegar
+	PYTHONPATH=01_flask_api $(PY) -m diabetes_api.demo --port $(DEMO_1_PORT)
