@@ -1,0 +1,169 @@
+"""Cada clase de error: estado HTTP, código, mensaje en español y el campo nombrado. Nunca HTML."""
+
+import json
+
+import pytest
+from test_01_predict import valid_patient
+
+
+def error_of(response, status, code):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    return error
+
+
+def fields(error):
+    return {detail["field"] for detail in error["details"]}
+
+
+def post_raw(client, data, content_type="application/json"):
+    return client.post("/v1/predict", data=data, content_type=content_type)
+
+
+@pytest.mark.parametrize("data", ["{", "{'Glucose': 1}", "", "[1, 2", b"\xff\xfe\x00", "{\"a\": 1}}"])
+def test_malformed_json_is_400(client, data):
+    error_of(post_raw(client, data), 400, "invalid_json")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_wrong_content_type_is_400(client, card, content_type):
+    error_of(post_raw(client, json.dumps(valid_patient(card)), content_type), 400, "invalid_json")
+
+
+def test_deep_nesting_is_400_not_500(client):
+    error_of(post_raw(client, "[" * 100_000 + "]" * 100_000), 400, "invalid_json")
+
+
+def test_integer_with_too_many_digits_is_400(client):
+    error_of(post_raw(client, '{"Age": ' + "9" * 5000 + "}"), 400, "invalid_json")
+
+
+@pytest.mark.parametrize("body", [[], [1, 2], "texto", 3, None, True])
+def test_body_that_is_not_an_object_is_400(client, body):
+    error_of(post_raw(client, json.dumps(body)), 400, "invalid_body")
+
+
+@pytest.mark.parametrize("instances", [[], {}, "x", None, 5])
+def test_instances_not_a_non_empty_list_is_400(client, instances):
+    error = error_of(client.post("/v1/predict", json={"instances": instances}), 400, "invalid_body")
+    assert fields(error) == {"instances"}
+
+
+def test_batch_with_other_keys_is_400(client, card):
+    error = error_of(client.post("/v1/predict", json={"instances": [valid_patient(card)], "extra": 1}),
+                     400, "invalid_body")
+    assert fields(error) == {"extra"}
+
+
+def test_missing_and_unknown_fields_are_all_named(client, card):
+    names = [f["name"] for f in card["features"]]
+    patient = valid_patient(card)
+    del patient[names[0]], patient[names[-1]]
+    patient["Colesterol"] = 180
+    error = error_of(client.post("/v1/predict", json=patient), 422, "validation_error")
+    assert fields(error) == {names[0], names[-1], "Colesterol"}
+
+
+@pytest.mark.parametrize("bad", ["120", True, False, None, [120], {"valor": 120}])
+def test_wrong_types_are_422_naming_the_field(client, card, bad):
+    name = card["features"][1]["name"]
+    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{name: bad})), 422, "validation_error")
+    assert fields(error) == {name}
+    assert "número" in error["details"][0]["message"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_and_infinity_are_422(client, card, literal):
+    name = card["features"][1]["name"]
+    body = json.dumps(valid_patient(card, **{name: 0.5})).replace("0.5", literal)
+    error = error_of(post_raw(client, body), 422, "validation_error")
+    assert fields(error) == {name}
+
+
+def test_out_of_range_values_are_422_all_at_once(client, card):
+    low = {f["name"]: f["min"] - 1 if f["min"] >= 1 else -1 for f in card["features"]}
+    error = error_of(client.post("/v1/predict", json=low), 422, "validation_error")
+    assert fields(error) == set(low)
+    high = {f["name"]: f["max"] * 10 for f in card["features"]}
+    error = error_of(client.post("/v1/predict", json=high), 422, "validation_error")
+    assert fields(error) == set(high)
+    assert all("entre" in detail["message"] for detail in error["details"])
+
+
+def test_huge_integer_is_422_not_an_overflow(client, card):
+    name = card["features"][0]["name"]
+    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{name: 10**400})), 422, "validation_error")
+    assert fields(error) == {name}
+
+
+def test_zero_is_rejected_where_it_does_not_mean_missing(client, card):
+    feature = next(f for f in card["features"] if not f["zero_means_missing"] and f["min"] > 0)
+    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{feature["name"]: 0})),
+                     422, "validation_error")
+    assert fields(error) == {feature["name"]}
+
+
+def test_fractional_value_for_an_integer_feature_is_422(client, card):
+    feature = next(f for f in card["features"] if f["type"] == "integer")
+    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{feature["name"]: feature["min"] + 0.5})),
+                     422, "validation_error")
+    assert error["details"] == [{"field": feature["name"], "message": "Debe ser un número entero."}]
+
+
+def test_batch_errors_name_the_instance_and_field(client, card):
+    name = card["features"][2]["name"]
+    group = [valid_patient(card), valid_patient(card, **{name: "alto"}), valid_patient(card)]
+    error = error_of(client.post("/v1/predict", json={"instances": group}), 422, "validation_error")
+    assert fields(error) == {f"instances[1].{name}"}
+
+
+def test_batch_over_the_limit_is_413(model_dir, card):
+    from diabetes_api import create_app
+
+    client = create_app({"MODEL_DIR": model_dir, "MAX_BATCH": 3}).test_client()
+    assert client.post("/v1/predict", json={"instances": [valid_patient(card)] * 3}).status_code == 200
+    error = error_of(client.post("/v1/predict", json={"instances": [valid_patient(card)] * 4}),
+                     413, "payload_too_large")
+    assert fields(error) == {"instances"}
+
+
+def test_body_over_the_size_limit_is_413(model_dir, card):
+    from diabetes_api import create_app
+
+    client = create_app({"MODEL_DIR": model_dir, "MAX_CONTENT_LENGTH": 1000}).test_client()
+    body = json.dumps({"instances": [valid_patient(card)] * 20})
+    assert len(body) > 1000
+    error_of(post_raw(client, body), 413, "payload_too_large")
+
+
+def test_unknown_route_is_json_404(client):
+    error_of(client.get("/no/existe"), 404, "not_found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/v1/predict"), ("delete", "/v1/predict"), ("post", "/v1/model")])
+def test_wrong_method_is_json_405_with_allow(client, method, path):
+    response = getattr(client, method)(path)
+    error_of(response, 405, "method_not_allowed")
+    assert response.headers["Allow"]
+
+
+def test_unexpected_exception_is_500_without_traceback(app, card, caplog):
+    def explode(_rows):
+        raise RuntimeError("fallo secreto interno")
+
+    app.extensions["diabetes_api"].predictor.predict_rows = explode
+    response = app.test_client().post("/v1/predict", json=valid_patient(card), headers={"X-Request-ID": "abc-123"})
+    error = error_of(response, 500, "internal_error")
+    text = response.get_data(as_text=True)
+    assert "fallo secreto" not in text and "Traceback" not in text
+    assert "abc-123" in error["message"]
+    assert response.headers["X-Request-ID"] == "abc-123"
+    logged = [r for r in caplog.records if r.name == "diabetes_api" and r.levelname == "ERROR"]
+    assert logged and "abc-123" in logged[0].getMessage() and logged[0].exc_info
+
+
+def test_debug_mode_is_off(app):
+    assert app.debug is False
