@@ -41,6 +41,11 @@ def load_data(path=DATA_PATH):
     return frame[FEATURE_NAMES].to_numpy(dtype=float), frame[TARGET].to_numpy(dtype=int)
 
 
+def split_data(X, y, seed):
+    """Separa un 20 % estratificado como conjunto reservado: (X_train, X_test, y_train, y_test)."""
+    return train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
+
+
 def candidates(seed):
     """Los estimadores que se comparan, con sus parámetros fijos."""
     return {
@@ -94,9 +99,7 @@ def train(data_path=DATA_PATH, output_dir=MODEL_DIR, seed=42, log=print):
     started = time.perf_counter()
     X, y = load_data(data_path)
     log(f"Datos: {len(y)} pacientes, {int(y.sum())} con diabetes ({Path(data_path).name}).")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=seed
-    )
+    X_train, X_test, y_train, y_test = split_data(X, y, seed)
     log(f"Validación cruzada estratificada ({CV_FOLDS} particiones, ROC AUC) sobre {len(y_train)} pacientes:")
     cv_results = compare_models(X_train, y_train, seed, log)
     best = max(cv_results, key=lambda name: cv_results[name]["mean"])
