@@ -67,3 +67,73 @@ DEMO_1_PORT := 5000
 
 demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1:5000) y un curl listo para pegar
 	PYTHONPATH=01_flask_api $(PY) -m diabetes_api.demo --port $(DEMO_1_PORT)
+
+# ---------------------------------------------------------------- Etapa 02
+# Imagen Docker con gunicorn. Cada variable se puede cambiar al llamar, p. ej.:
+#   make docker-run DOCKER_NET="--network host"      make docker-build DOCKER_PLATFORM=
+DOCKER ?= docker
+DOCKER_IMAGE ?= diabetes-api
+DOCKER_TAG ?= latest
+DOCKER_CONTAINER ?= diabetes-api
+# Arquitectura de la imagen. Lightsail ejecuta linux/amd64; un Mac con Apple Silicon construiría
+# arm64 y el servidor respondería «exec format error». Con BuildKit (Docker Desktop) --platform
+# descarga la base amd64 y emula. El constructor clásico (docker.io de Debian, sin buildx) no
+# emula: usa la base local tal cual, así que solo sirve en un anfitrión amd64. Vacío = la nativa.
+DOCKER_PLATFORM ?= linux/amd64
+# Red: con la red puente de Docker (portátil) se publica el puerto con -p; si el motor no la
+# tiene (CI: dockerd --bridge=none) se usa la red del anfitrión. Se detecta solo; se puede fijar.
+DOCKER_NET ?= $(shell $(DOCKER) network inspect bridge >/dev/null 2>&1 \
+	&& echo "-p $(PORT):$(PORT)" || echo "--network host")
+# Sin red puente, `docker build` también necesita la red del anfitrión para llegar a PyPI.
+DOCKER_BUILD_NET = $(if $(findstring --network host,$(DOCKER_NET)),--network host)
+# Como en producción: raíz de solo lectura (+ /tmp en memoria) y memoria limitada.
+DOCKER_RUN_OPTS ?= --read-only --tmpfs /tmp --memory 512m
+DOCKER_REF = $(DOCKER_IMAGE):$(DOCKER_TAG)
+# Un curl de ejemplo con un paciente válido, generado desde la ficha del modelo.
+DOCKER_CURL = PYTHONPATH=01_flask_api $(PY) -c 'import json, sys; from diabetes_api.demo import curl_command; \
+	print(curl_command(sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8"))))' http://localhost:$(PORT) $(CARD)
+
+.PHONY: demo-2 docker-build docker-run docker-stop
+
+docker-build: $(MODEL) ## Etapa 02: construye la imagen Docker (linux/amd64) con el modelo entrenado
+	$(DOCKER) build $(DOCKER_BUILD_NET) $(if $(DOCKER_PLATFORM),--platform $(DOCKER_PLATFORM)) \
+		--build-arg PORT=$(PORT) -f 02_docker/Dockerfile -t $(DOCKER_REF) .
+	@$(DOCKER) image ls $(DOCKER_REF)
+
+docker-run: docker-build ## Etapa 02: arranca el contenedor en segundo plano y espera a que esté sano
+	@$(DOCKER) rm -f $(DOCKER_CONTAINER) >/dev/null 2>&1 || true
+	$(DOCKER) run -d --name $(DOCKER_CONTAINER) $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
+	@echo "Esperando a que Docker marque el contenedor como «healthy» (máx. 60 s)…"
+	@for _ in $$(seq 60); do \
+		status=$$($(DOCKER) inspect -f '{{.State.Health.Status}}' $(DOCKER_CONTAINER) 2>/dev/null); \
+		[ "$$status" = healthy ] && break; sleep 1; done; \
+	if [ "$$status" != healthy ]; then echo "El contenedor no está sano ($$status). Últimos logs:"; \
+		$(DOCKER) logs --tail 30 $(DOCKER_CONTAINER); exit 1; fi
+	@echo "Listo. Prueba:  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"
+	@echo "  $$($(DOCKER_CURL))"
+	@echo "Logs: docker logs -f $(DOCKER_CONTAINER) · Parar: make docker-stop"
+
+docker-stop: ## Etapa 02: para (SIGTERM, salida ordenada) y borra el contenedor de docker-run
+	@if $(DOCKER) container inspect $(DOCKER_CONTAINER) >/dev/null 2>&1; then \
+		$(DOCKER) stop $(DOCKER_CONTAINER) >/dev/null && $(DOCKER) rm $(DOCKER_CONTAINER) >/dev/null \
+		&& echo "Contenedor $(DOCKER_CONTAINER) parado y borrado."; \
+	else echo "No hay ningún contenedor llamado $(DOCKER_CONTAINER)."; fi
+
+demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicorn en Docker (Ctrl+C para parar)
+	@echo; echo "Prueba la API desde otra terminal cuando veas «Listo en …» (copia y pega):"; echo
+	@echo "  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"
+	@echo "  $$($(DOCKER_CURL))"; echo
+	$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
+
+# ---------------------------------------------------------------- Cliente móvil
+# La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no
+# responde ya y, al acabar (también con Ctrl+C), para por su PID solo lo que arrancó.
+# Otro puerto: make app PORT=9000
+
+.PHONY: demo-client app
+
+demo-client: $(MODEL) ## Cliente móvil: arranca la API si hace falta, envía las pacientes de ejemplo y la para
+	@PORT=$(PORT) $(PY) mobile_client/serve_api.py -- $(PY) mobile_client/cliente.py --demo
+
+app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de la app (Ctrl+C para parar)
+	@PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url --log -
