@@ -167,3 +167,8 @@ def test_unexpected_exception_is_500_without_traceback(app, card, caplog):
 
 def test_debug_mode_is_off(app):
     assert app.debug is False
+
+
+def test_lone_surrogate_field_name_is_422_not_500(client):
+    error = error_of(post_raw(client, '{"\\ud800": 1}'), 422, "validation_error")
+    assert "?" in fields(error)

@@ -6,6 +6,22 @@
     gunicorn "diabetes_api:create_app()"                 # producción (etapa 02)
 """
 
+from .settings import StartupError
+
+__all__ = ["StartupError", "create_app", "preflight"]
+
+
+def preflight():
+    """Comprueba ajustes y modelo (huella y versión de scikit-learn) sin cargar el pickle.
+
+    Pensado para el proceso maestro de gunicorn (gancho `on_starting`): si falla, lanza
+    StartupError y gunicorn termina con «Error: <mensaje>» antes de crear workers.
+    """
+    from .model_store import verify_model_dir
+    from .settings import load_settings
+
+    verify_model_dir(load_settings()["MODEL_DIR"])
+
 
 def create_app(config=None):
     """Crea la aplicación: lee los ajustes, carga el modelo UNA vez y registra las rutas.

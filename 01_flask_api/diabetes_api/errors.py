@@ -28,6 +28,14 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details or []
 
 
+def safe_text(value, limit=100):
+    """Un nombre que manda el cliente, apto para devolverlo: corto y codificable en UTF-8
+    (JSON admite «surrogates» sueltos como \\ud800, que no se pueden escribir en UTF-8)."""
+    text = str(value)
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def error_response(status, code, message, details=(), headers=None):
     response = jsonify({"error": {"code": code, "message": message, "details": list(details)}})
     response.status_code = status
@@ -41,6 +49,10 @@ def handle_api_error(error):
 
 
 def handle_http_exception(error):
+    if error.code >= 500:
+        # Flask llega aquí si falla incluso un manejador de errores; ya registró la traza.
+        log.error("error interno request_id=%s %s", g.get("request_id", "-"), type(error).__name__)
+        return internal_error_response()
     code, message = HTTP_ERRORS.get(error.code, (_snake(error.name), error.description))
     headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
     return error_response(error.code, code, message, headers=headers)
@@ -48,10 +60,13 @@ def handle_http_exception(error):
 
 def handle_unexpected(error):
     """Cualquier otra excepción: 500 sin traza para el cliente; la traza queda en el log con el id."""
-    request_id = g.get("request_id", "-")
-    log.exception("error interno request_id=%s", request_id)
-    return error_response(500, "internal_error",
-                          f"Error interno del servidor. Indica este identificador al soporte: {request_id}.")
+    log.exception("error interno request_id=%s", g.get("request_id", "-"))
+    return internal_error_response()
+
+
+def internal_error_response():
+    return error_response(500, "internal_error", "Error interno del servidor. Indica este identificador "
+                          f"al soporte: {g.get('request_id', '-')}.")
 
 
 def init_app(app):

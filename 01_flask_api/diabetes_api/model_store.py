@@ -74,14 +74,20 @@ def check_model_file(model_path, card):
             "archivo joblib es un pickle y cargarlo ejecuta código. Vuelve a entrenar con `make clean model`.")
 
 
-def load_model(model_dir):
-    """Devuelve el modelo listo para predecir, o lanza ModelLoadError con qué hacer."""
-    import joblib  # solo al cargar: el healthcheck importa el paquete y no lo necesita
-
+def verify_model_dir(model_dir):
+    """Ficha y archivo comprobados, SIN deserializar nada. Devuelve (ficha, ruta del modelo)."""
     card = read_card(model_dir)
     # Solo el nombre del archivo: la ficha no puede apuntar fuera de la carpeta del modelo.
     model_path = Path(model_dir) / Path(str(card["model_file"].get("name", "model.joblib"))).name
     check_model_file(model_path, card)
+    return card, model_path
+
+
+def load_model(model_dir):
+    """Devuelve el modelo listo para predecir, o lanza ModelLoadError con qué hacer."""
+    import joblib  # solo al cargar: el healthcheck importa el paquete y no lo necesita
+
+    card, model_path = verify_model_dir(model_dir)
     try:
         pipeline = joblib.load(model_path)
     except Exception as error:  # cualquier fallo al deserializar es el mismo problema

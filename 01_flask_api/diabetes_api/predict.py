@@ -4,7 +4,7 @@ import json
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from .errors import ApiError
+from .errors import ApiError, safe_text
 
 bp = Blueprint("predict", __name__, url_prefix="/v1")
 
@@ -41,7 +41,7 @@ def _predict_batch(service, body):
     extra = sorted(set(body) - {"instances"})
     if extra:
         raise ApiError(400, "invalid_body", "Un lote solo admite la clave «instances».",
-                       [{"field": str(name)[:100], "message": "Campo desconocido."} for name in extra])
+                       [{"field": safe_text(name), "message": "Campo desconocido."} for name in extra])
     if not isinstance(instances, list) or not instances:
         raise ApiError(400, "invalid_body", "«instances» debe ser una lista con al menos un paciente.",
                        [{"field": "instances", "message": "Debe ser una lista no vacía."}])

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = dotenv_values(ROOT / "workshop.env")
 
 
-class StartupError(AppImportError):
+class StartupError(AppImportError, RuntimeError):
     """La API no puede arrancar; el mensaje (en español) dice qué hacer.
 
     Hereda de `AppImportError` de gunicorn: así gunicorn muestra solo este mensaje y se

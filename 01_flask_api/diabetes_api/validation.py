@@ -7,7 +7,7 @@ decimal nula (2.0), porque JSON no distingue 2 de 2.0; 2.5 se rechaza.
 
 import math
 
-from .errors import ApiError
+from .errors import ApiError, safe_text
 
 UNKNOWN = "Campo desconocido: no es una variable del modelo."
 
@@ -40,7 +40,7 @@ class FeatureValidator:
                 values.append(float(value))
         for name in patient:
             if name not in self.known:
-                errors.append({"field": prefix + str(name)[:100], "message": UNKNOWN})
+                errors.append({"field": prefix + safe_text(name), "message": UNKNOWN})
         return (None, errors) if errors else (tuple(values), [])
 
     def one(self, patient):

@@ -1,0 +1,29 @@
+"""`make demo-1`: el curl que imprime es válido y funciona tal cual contra un servidor real."""
+
+import shlex
+import subprocess
+
+from diabetes_api.demo import curl_command, example_patient
+from support import ROOT, have, need, running_gunicorn
+
+
+def test_example_patient_is_valid_for_the_api(client, card):
+    patient = example_patient(card)
+    assert list(patient) == [f["name"] for f in card["features"]]
+    response = client.post("/v1/predict", json=patient)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_printed_curl_works_verbatim(tmp_path, card):
+    need(have("curl"), "falta curl")
+    with running_gunicorn(tmp_path, env={"WEB_CONCURRENCY": "1"}) as (base_url, _process):
+        command = curl_command(base_url, card)
+        result = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert '"prediction"' in result.stdout and card["version"] in result.stdout
+    assert shlex.split(command)[0] == "curl"
+
+
+def test_make_demo_1_is_listed_in_help():
+    output = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
+    assert "demo-1" in output
