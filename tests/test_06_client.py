@@ -1,0 +1,168 @@
+"""Cliente de línea de órdenes contra la API real (gunicorn en 127.0.0.1), ejecutado como proceso."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from support import ROOT, free_port, running_gunicorn
+
+CLIENT = ROOT / "mobile_client" / "cliente.py"
+SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
+
+
+@pytest.fixture(scope="module")
+def api_url(model_dir, tmp_path_factory):
+    env = {"MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off"}
+    with running_gunicorn(tmp_path_factory.mktemp("api-cliente"), env=env) as (url, _process):
+        yield url
+
+
+def run_client(*args, stdin=None):
+    env = {key: value for key, value in os.environ.items() if key != "DIABETES_API_URL"}
+    return subprocess.run([sys.executable, str(CLIENT), *args], input=stdin, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, env=env)
+
+
+def samples(card):
+    """Las pacientes de ejemplo como diccionarios de números, en el orden de la ficha."""
+    with SAMPLES.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [(row["paciente"], {f["name"]: float(row[f["name"]]) for f in card["features"]}) for row in rows]
+
+
+def api_predict(api_url, patient):
+    response = requests.post(api_url + "/v1/predict", json=patient, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def as_flags(patient):
+    return [arg for name, value in patient.items() for arg in ("--dato", f"{name}={value:g}")]
+
+
+def assert_clean(result):
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_demo_prints_a_risk_for_every_sample_patient(api_url, card):
+    result = run_client("--url", api_url, "--demo")
+    assert result.returncode == 0, result.stderr
+    version = requests.get(api_url + "/v1/model", timeout=10).json()["version"]
+    for name, patient in samples(card):
+        line = next(line for line in result.stdout.splitlines() if name in line)
+        answer = api_predict(api_url, patient)
+        assert answer["label"] in line
+        assert f"{answer['probability'] * 100:.1f}".replace(".", ",") + " %" in line
+    assert f"Modelo: {version}" in result.stdout
+
+
+def test_demo_json_matches_the_api(api_url, card):
+    result = run_client("--url", api_url, "--demo", "--json")
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    for answer, (name, patient) in zip(answers, samples(card), strict=True):
+        expected = api_predict(api_url, patient)
+        assert answer["paciente"] == name
+        assert (answer["prediction"], answer["probability"]) == (expected["prediction"], expected["probability"])
+
+
+def test_flags_mode_gives_the_api_answer_in_spanish(api_url, card):
+    _name, patient = samples(card)[1]
+    expected = api_predict(api_url, patient)
+    result = run_client("--url", api_url, *as_flags(patient))
+    assert result.returncode == 0, result.stderr
+    assert f"Resultado: {expected['label']}" in result.stdout
+    assert "Probabilidad de diabetes: " + f"{expected['probability'] * 100:.1f}".replace(".", ",") in result.stdout
+    assert expected["model_version"] in result.stdout
+
+
+def test_interactive_mode_asks_each_feature_and_reasks_bad_answers(api_url, card):
+    _name, patient = samples(card)[0]
+    first = card["features"][0]
+    answers = ["no sé", str(first["max"] + 1)]  # un texto y un valor fuera de rango: se vuelve a preguntar
+    answers += [f"{value:g}".replace(".", ",") for value in patient.values()]  # coma decimal, como en España
+    result = run_client("--url", api_url, "--json", stdin="\n".join(answers) + "\n")
+    assert result.returncode == 0, result.stderr
+    for feature in card["features"]:
+        assert f"{feature['label']} (" in result.stderr and feature["unit"] in result.stderr
+    assert result.stderr.count("Prueba otra vez") == 2
+    assert "0 = no medido" in result.stderr
+    assert json.loads(result.stdout)["probability"] == api_predict(api_url, patient)["probability"]
+
+
+def test_batch_writes_one_prediction_per_row(api_url, card, tmp_path):
+    target = tmp_path / "salida.csv"
+    result = run_client("--url", api_url, "--lote", str(SAMPLES), "--salida", str(target))
+    assert result.returncode == 0, result.stderr
+    with target.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = samples(card)
+    assert len(rows) == len(expected) and f"{len(rows)} predicciones" in result.stdout
+    for row, (name, patient) in zip(rows, expected, strict=True):
+        answer = api_predict(api_url, patient)
+        assert row["paciente"] == name
+        assert (int(row["prediction"]), float(row["probability"])) == (answer["prediction"], answer["probability"])
+        assert row["model_version"] == answer["model_version"]
+
+
+def test_batch_with_wrong_columns_names_them(api_url, card, tmp_path):
+    missing = card["features"][1]["name"]
+    source = tmp_path / "mal.csv"
+    with SAMPLES.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, [column for column in rows[0] if column != missing])
+        writer.writeheader()
+        writer.writerows({k: v for k, v in row.items() if k != missing} for row in rows)
+    result = run_client("--url", api_url, "--lote", str(source), "--salida", str(tmp_path / "out.csv"))
+    assert result.returncode == 1
+    assert "faltan las columnas" in result.stderr and missing in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+    assert_clean(result)
+
+
+def test_server_down_explains_what_to_check(model_dir):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_client("--url", url, "--demo")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert f"No se puede conectar con la API en {url}" in result.stderr
+    assert "make demo-1" in result.stderr and "--url" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert_clean(result)
+
+
+def test_422_lists_the_fields_to_fix(api_url, card):
+    _name, patient = samples(card)[0]
+    too_high, dropped = card["features"][1], card["features"][-1]
+    patient = {**patient, too_high["name"]: too_high["max"] + 100}
+    del patient[dropped["name"]]
+    result = run_client("--url", api_url, *as_flags(patient))
+    assert result.returncode == 1
+    fields = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert fields[0].startswith(f"  - {too_high['label']} ({too_high['name']}): ")
+    assert fields[1] == f"  - {dropped['label']} ({dropped['name']}): Falta este campo."
+    assert len(fields) == 2
+    assert_clean(result)
+
+
+def test_ctrl_c_ends_without_traceback(api_url):
+    env = {key: value for key, value in os.environ.items() if key != "DIABETES_API_URL"}
+    process = subprocess.Popen([sys.executable, str(CLIENT), "--url", api_url], cwd=ROOT, env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert "modelo" in process.stdout.readline()  # ya leyó la ficha y espera la primera respuesta
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 130
+    assert "Cancelado." in stderr and "Traceback" not in stderr
