@@ -1,0 +1,160 @@
+"""Reintentos del cliente y el script que arranca la API para las demos (`make demo-client`, `make app`).
+
+Los fallos los provoca un proxy HTTP real en 127.0.0.1, delante de la API real: responde 503,
+corta la conexión o tarda demasiado en las primeras peticiones y después reenvía a la API.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from support import ROOT, free_port, running_gunicorn, stop
+
+CLIENT = ROOT / "mobile_client" / "cliente.py"
+SERVE = ROOT / "mobile_client" / "serve_api.py"
+SAMPLE_NAMES = ["Ana", "Lucía", "Carmen", "Marta", "Rosa"]
+
+
+@pytest.fixture(scope="module")
+def api_url(model_dir, tmp_path_factory):
+    env = {"MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off"}
+    with running_gunicorn(tmp_path_factory.mktemp("api-reintentos"), env=env) as (url, _process):
+        yield url
+
+
+class FlakyProxy(ThreadingHTTPServer):
+    """Aplica `plan` a las primeras peticiones ("503", "drop", "slow") y reenvía las demás."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream, plan):
+        super().__init__(("127.0.0.1", 0), ProxyHandler)
+        self.upstream, self.plan, self.seen = upstream, list(plan), []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (nombre que exige http.server)
+        self.relay()
+
+    def do_POST(self):  # noqa: N802
+        self.relay()
+
+    def relay(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append(f"{self.command} {self.path}")
+        action = self.server.plan.pop(0) if self.server.plan else "forward"
+        if action == "drop":  # cierra sin responder: «conexión caída»
+            self.close_connection = True
+            return
+        if action == "slow":
+            time.sleep(2)
+        if action == "503":
+            return self.reply(503, b'{"error": {"code": "unavailable", "message": "Reiniciando."}}')
+        answer = requests.request(self.command, self.server.upstream + self.path, data=body, timeout=10,
+                                  headers={"Content-Type": "application/json"})
+        self.reply(answer.status_code, answer.content)
+
+    def reply(self, status, content):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, *args):
+        pass
+
+
+def run(command, env=None, timeout=90):
+    full_env = {key: value for key, value in os.environ.items() if key != "DIABETES_API_URL"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**full_env, **(env or {})})
+
+
+def test_retries_503_and_dropped_connections_then_succeeds(api_url):
+    with FlakyProxy(api_url, ["503", "forward", "drop", "503"]) as proxy:
+        result = run([sys.executable, str(CLIENT), "--url", proxy.url, "--demo"])
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in SAMPLE_NAMES)
+    # GET de la ficha: 503 y reintento; primer POST: conexión caída, 503 y reintento que llega a la API.
+    assert proxy.seen[:5] == ["GET /v1/model"] * 2 + ["POST /v1/predict"] * 3
+
+
+def test_retries_are_bounded_and_explained(api_url):
+    with FlakyProxy(api_url, ["503"] * 20) as proxy:
+        result = run([sys.executable, str(CLIENT), "--url", proxy.url, "--demo"])
+    assert result.returncode == 3
+    assert len(proxy.seen) == 4  # la petición y 3 reintentos
+    assert "no está disponible ahora (error 503)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_timeout_is_explained(api_url):
+    with FlakyProxy(api_url, ["slow"] * 4) as proxy:
+        result = run([sys.executable, str(CLIENT), "--url", proxy.url, "--timeout", "0.5", "--demo"])
+    assert result.returncode == 3
+    assert f"La API en {proxy.url} no respondió en 0.5 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def port_open(port):
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_serve_api_starts_runs_the_demo_and_stops_what_it_started(model_dir, tmp_path):
+    port = free_port()
+    command = [sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
+               sys.executable, str(CLIENT), "--demo"]
+    result = run(command, env={"PORT": str(port), "MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Arrancando la API con gunicorn en http://127.0.0.1:{port}" in result.stdout
+    assert all(name in result.stdout for name in SAMPLE_NAMES)
+    assert "API parada (PID" in result.stdout
+    assert not port_open(port)
+
+
+def test_serve_api_reuses_a_running_api_and_leaves_it_running(api_url):
+    port = api_url.rsplit(":", 1)[1]
+    result = run([sys.executable, str(SERVE), "--app-url", "--", sys.executable, str(CLIENT), "--demo"],
+                 env={"PORT": port})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ya responde" in result.stdout and "API parada" not in result.stdout
+    assert f"{api_url}/app/" in result.stdout
+    assert requests.get(api_url + "/v1/model", timeout=5).status_code == 200
+
+
+def test_serve_api_keeps_serving_the_web_app_until_ctrl_c(model_dir, tmp_path):
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1"}
+    env.pop("DIABETES_API_URL", None)
+    process = subprocess.Popen([sys.executable, str(SERVE), "--keep", "--app-url", "--log", str(tmp_path / "api.log")],
+                               cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert f"http://127.0.0.1:{port}/app/" in lines[1] and "Ctrl+C" in lines[2], lines
+        page = requests.get(f"http://127.0.0.1:{port}/app/", timeout=5)
+        assert page.status_code == 200 and "Diabetes Prediction" in page.text
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        stop(process)
+    assert process.returncode == 130
+    assert "API parada (PID" in output and "Traceback" not in output
+    assert not port_open(port)
