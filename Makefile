@@ -125,6 +125,16 @@ demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicor
 	@echo "  $$($(DOCKER_CURL))"; echo
 	$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
 
+# ---------------------------------------------------------------- Producción
+# Benchmark con wrk (sudo apt-get install wrk): cada configuración de servidor en 127.0.0.1 y
+# 5 s por medida (unos 2-3 min en total). Más corto: make bench BENCH_SECONDS=1.
+# Más opciones en 02_docker/bench/README.md. Resultados en results/ (bench.md y bench.png).
+
+.PHONY: bench
+
+bench: $(MODEL) ## Producción: mide peticiones/s y latencia con wrk y escribe results/bench.md y results/bench.png
+	PYTHONPATH=02_docker $(PY) -m bench
+
 # ---------------------------------------------------------------- Cliente móvil
 # La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no
 # responde ya y, al acabar (también con Ctrl+C), para por su PID solo lo que arrancó.
