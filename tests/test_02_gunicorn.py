@@ -50,10 +50,10 @@ def test_real_config_serves_health_and_predict_over_http(tmp_path, card):
         assert body["model_version"] == card["version"]
         # El --bind de la línea de órdenes gana al bind 0.0.0.0 del archivo; los logs salen por stdout.
         assert wait_for_log(process, "Booting worker", 2) == 2, read_log(process)
+        assert wait_for_log(process, '"POST /v1/predict HTTP/1.1" 200', 1) == 1, read_log(process)
         log = read_log(process)
         assert f"Listo en {base_url.removeprefix('http://')}" in log
         assert "Using worker: sync" in log
-        assert '"POST /v1/predict HTTP/1.1" 200' in log
 
 
 def test_defaults_suit_a_small_container_and_zero_downtime_reloads():
