@@ -147,3 +147,28 @@ demo-client: $(MODEL) ## Cliente móvil: arranca la API si hace falta, envía la
 
 app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de la app (Ctrl+C para parar)
 	@PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url --log -
+
+# ---------------------------------------------------------------- Etapa 03
+# AWS Lightsail con 03_lightsail/deploy.py (python 03_lightsail/deploy.py --help). Región, nombre,
+# potencia y nodos: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, p. ej.
+#   LIGHTSAIL_POWER=micro make deploy-lightsail      make destroy-lightsail YES=1
+# La imagen es la de la etapa 02 (DOCKER_REF). Si el servicio ya existe (código 5 de `create`),
+# deploy-lightsail lo reutiliza: sube la imagen y publica un despliegue nuevo (versión nueva del modelo).
+LIGHTSAIL := $(PY) 03_lightsail/deploy.py
+LIGHTSAIL_IMAGE = $(if $(DOCKER_REF),--image $(DOCKER_REF))
+
+.PHONY: demo-3 deploy-lightsail destroy-lightsail
+
+demo-3: $(STAMP) ## Etapa 03: plan del despliegue en Lightsail, llamada a llamada, y su coste (sin cuenta de AWS)
+	@$(LIGHTSAIL) plan $(LIGHTSAIL_IMAGE)
+
+deploy-lightsail: docker-build ## Etapa 03: crea el servicio en Lightsail, sube la imagen, despliega y prueba (¡factura!)
+	@$(LIGHTSAIL) create || { status=$$?; [ $$status -eq 5 ] || exit $$status; \
+		echo "El servicio ya existe: se sube la imagen y se publica un despliegue nuevo."; }
+	$(LIGHTSAIL) push $(LIGHTSAIL_IMAGE)
+	$(LIGHTSAIL) deploy
+	$(LIGHTSAIL) smoke
+	@echo "AVISO: el servicio factura hasta que lo borres: make destroy-lightsail"
+
+destroy-lightsail: $(STAMP) ## Etapa 03: borra el servicio de Lightsail (pide confirmación) y comprueba que ya no existe
+	$(LIGHTSAIL) destroy $(if $(YES),--yes)

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from lightsail import calls, pricing, rules, settings
-from support import ROOT, free_port
+from support import ROOT, free_port, have, need
 from test_03_support import (  # noqa: F401 (las *_fixture e isolated_environment son fixtures)
     NOW,
     SERVICE,
@@ -63,6 +63,14 @@ def test_plan_runs_without_credentials_and_lists_every_call_and_the_cost(tmp_pat
     assert f"nano × 1 nodo(s) = {table['powers']['nano']['price']:.2f} USD/mes" in out
     assert f"tabla documentada del {table['taken_on']}" in out
     assert "factura" in out and "BORRA" in out
+
+
+def test_make_demo_3_prints_the_plan_without_credentials(tmp_path):
+    need(have("make"), "falta make")
+    result = subprocess.run(["make", "-s", "-o", ".venv/.instalado", "demo-3"], cwd=ROOT, env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Plan de despliegue en AWS Lightsail" in result.stdout and "USD/mes" in result.stdout
 
 
 def test_plan_uses_the_documented_example_medium_times_three(capsys, monkeypatch):
