@@ -172,3 +172,18 @@ def test_debug_mode_is_off(app):
 def test_lone_surrogate_field_name_is_422_not_500(client):
     error = error_of(post_raw(client, '{"\\ud800": 1}'), 422, "validation_error")
     assert "?" in fields(error)
+
+
+def test_even_a_failing_error_handler_answers_json_500(model_dir, card):
+    from diabetes_api import create_app
+    from diabetes_api.errors import ApiError
+
+    app = create_app({"MODEL_DIR": model_dir})  # sin TESTING: Flask no relanza la excepción
+
+    def broken_validator(_body):
+        raise ApiError(422, "validation_error", "x", [{"field": object(), "message": "no serializable"}])
+
+    app.extensions["diabetes_api"].validator.one = broken_validator
+    response = app.test_client().post("/v1/predict", json=valid_patient(card))
+    error = error_of(response, 500, "internal_error")
+    assert response.headers["X-Request-ID"] in error["message"]
