@@ -44,7 +44,7 @@ def render_api_conf(addresses, listen):
     """La plantilla del repositorio con una línea `server` por réplica (como hace el DNS de Compose)."""
     lines = []
     for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
-        if "${API_UPSTREAM}" in line:
+        if "${API_UPSTREAM}" in line and not line.lstrip().startswith("#"):
             lines += [Template(line).safe_substitute(API_UPSTREAM=address) for address in addresses]
         else:
             lines.append(line)
