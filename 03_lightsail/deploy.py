@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Despliega el API del taller en AWS Lightsail: plan, create, push, deploy, status, logs, url, smoke,
+"""Despliega la API del taller en AWS Lightsail: plan, create, push, deploy, status, logs, url, smoke,
 scale y destroy. Ayuda: python 03_lightsail/deploy.py --help
 
 Los errores se explican en español y terminan con un código de salida (lightsail.errors.ExitCode).

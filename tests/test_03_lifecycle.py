@@ -58,6 +58,7 @@ def test_happy_path_create_push_deploy_smoke_destroy(aws, docker, capsys, api_ur
         (["tag", LOCAL_IMAGE, PUSH_TAG], None),
         (["push", PUSH_TAG], None),
         (["image", "rm", PUSH_TAG], None),
+        (["logout", REGISTRY], None),
     ]
 
     queue_deploy(aws, url=api_url + "/")
@@ -106,6 +107,11 @@ def test_smoke_fails_with_a_clear_message_when_the_url_does_not_answer(capsys):
     code, out, err = Run(None, capsys)("smoke", "--url", f"http://127.0.0.1:{free_port()}")
     assert code == 1
     assert "[6/6]" in out and "no respondió 200 tras 6 intentos" in err
+
+
+def test_smoke_rejects_a_url_without_scheme(capsys):
+    code, _, err = Run(None, capsys)("smoke", "--url", "127.0.0.1:9")
+    assert code == 2 and "debe empezar por http:// o https://" in err
 
 
 def test_create_waits_bounded_and_gives_up_with_a_timeout_code(aws, capsys):
@@ -190,3 +196,15 @@ def test_push_digest_comes_from_docker_push(aws, docker, capsys):
     assert code == 0, err
     assert f"Imagen subida: {DIGEST}" in out
     assert docker.commands[2][0] == ["tag", "otra:1.0", PUSH_TAG]
+
+
+def test_a_failed_docker_push_cleans_up_and_registers_nothing(aws, docker, capsys):
+    docker.failing = {"push"}
+    aws.service("READY")
+    aws.respond("create_container_service_registry_login", {"registryLogin": {
+        "username": "AWS", "password": "secreto-temporal", "registry": REGISTRY, "expiresAt": NOW}}, {})
+    code, _, err = Run(aws, capsys)("push")
+    assert code == 7 and f"Docker falló al subir {PUSH_TAG}" in err and "denied: no autorizado" in err
+    assert [args[0] for args, _ in docker.commands[-2:]] == ["image", "logout"]  # limpia aunque falle
+    assert "RegisterContainerImage" not in aws.recorder.operations
+    aws.stub.assert_no_pending_responses()

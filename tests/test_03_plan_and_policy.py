@@ -54,7 +54,8 @@ def test_plan_runs_without_credentials_and_lists_every_call_and_the_cost(tmp_pat
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert set(PLAN_OPERATION.findall(out)) == policy_operations()
-    for command in ("docker image inspect", "docker login", "docker tag", "docker push", "HTTP POST <url>/v1/predict"):
+    for command in ("docker image inspect", "docker login", "docker tag", "docker push", "docker logout",
+                    "HTTP POST <url>/v1/predict"):
         assert command in out
     for subcommand in ("create", "push", "deploy", "smoke", "status", "scale", "destroy"):
         assert f"deploy.py {subcommand}" in out

@@ -116,9 +116,12 @@ class FakeDocker:
     def __init__(self, platform="linux/amd64"):
         self.commands = []
         self.platform = platform
+        self.failing = set()  # órdenes (push, login…) que deben fallar
 
     def __call__(self, args, input_text=None):
         self.commands.append((list(args), input_text))
+        if args[0] in self.failing:
+            return subprocess.CompletedProcess(["docker", *args], 1, "", "denied: no autorizado\n")
         stdout = {"image": f"{self.platform}\n", "push": f"sr: digest: {DIGEST} size: 2204\n"}.get(args[0], "")
         if args[:2] == ["image", "rm"]:
             stdout = "Untagged\n"

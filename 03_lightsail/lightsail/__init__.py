@@ -1,4 +1,4 @@
-"""Despliegue del API del taller en AWS Lightsail (servicios de contenedores).
+"""Despliegue de la API del taller en AWS Lightsail (servicios de contenedores).
 
 Módulos, uno por tarea:
 - settings: valores compartidos (workshop.env) y valores por defecto.

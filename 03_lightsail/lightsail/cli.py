@@ -67,7 +67,7 @@ def build_parser():
     image.add_argument("--image", help="imagen Docker local (o IMAGE; por defecto diabetes-api:latest)")
 
     parser = SpanishParser(prog="deploy.py", epilog=EPILOG, add_help=False,
-                           description="Despliega el API del taller en AWS Lightsail (servicios de contenedores).")
+                           description="Despliega la API del taller en AWS Lightsail (servicios de contenedores).")
     parser.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
     sub = parser.add_subparsers(dest="command", required=True, metavar="subcomando", title="subcomandos")
 

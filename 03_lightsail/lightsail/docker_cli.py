@@ -65,3 +65,8 @@ def push(target):
 def untag(target):
     """Quita la etiqueta temporal del registro (solo la etiqueta: la imagen local sigue ahí)."""
     run_docker(["image", "rm", target])
+
+
+def logout(registry):
+    """Borra de ~/.docker/config.json la contraseña temporal del registro."""
+    run_docker(["logout", registry])

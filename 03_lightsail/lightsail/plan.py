@@ -31,6 +31,7 @@ def steps(ctx, power, scale, image, deployment):
             (f"docker tag {image} {target}", ""),
             (f"docker push {target}", "devuelve el digest sha256:…"),
             (f"docker image rm {target}", "quita la etiqueta temporal"),
+            (f"docker logout {REGISTRY}", "borra la contraseña temporal"),
             (calls.register_image(service, label, "<digest de docker push>"), f"devuelve {registered}"),
         ]),
         ("deploy", f"desplegar la imagen registrada y esperar a ACTIVE o FAILED ({wait})", [

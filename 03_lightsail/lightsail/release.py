@@ -18,12 +18,13 @@ def push(ctx, image, deployment):
     login = ctx.api.call(calls.registry_login())["registryLogin"]
     docker_cli.login(login["registry"], login["username"], login["password"])
     target = f"{login['registry']}/sr:{deployment.label}-{ctx.now():%Y%m%d%H%M%S}"
-    docker_cli.tag(image, target)
-    print(f"Subiendo {image} → {target} (puede tardar unos minutos)…", flush=True)
     try:
+        docker_cli.tag(image, target)
+        print(f"Subiendo {image} → {target} (puede tardar unos minutos)…", flush=True)
         digest = docker_cli.push(target)
     finally:
         docker_cli.untag(target)
+        docker_cli.logout(login["registry"])
     print(f"Imagen subida: {digest}")
     registered = ctx.api.call(calls.register_image(ctx.service, deployment.label, digest))["containerImage"]["image"]
     print(f"Imagen registrada en «{ctx.service}»: {registered}")

@@ -66,6 +66,8 @@ def local_version():
 
 
 def smoke(base_url, sleep):
+    if not base_url.startswith(("http://", "https://")):
+        raise DeployError(f"La URL «{base_url}» debe empezar por http:// o https://.", ExitCode.USAGE)
     base = base_url.rstrip("/")
     print(f"Prueba de humo contra {base}")
     health = get_health(base, sleep)
