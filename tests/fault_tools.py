@@ -91,6 +91,14 @@ class SteadyLoad:
         return sum(1 for o in self.snapshot() if o.started >= since and predicate(o))
 
 
+def longest_pause(outcomes, since):
+    """La pausa más larga (s) entre dos respuestas correctas seguidas a partir de `since`."""
+    times = sorted(o.finished for o in outcomes if o.ok)
+    before = [t for t in times if t < since][-1:]
+    times = before + [t for t in times if t >= since]
+    return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+
+
 def sample_patient(card):
     """Un paciente válido: el centro del rango de cada variable de la ficha."""
     return {f["name"]: int((f["min"] + f["max"]) // 2) if f["type"] == "integer" else (f["min"] + f["max"]) / 2

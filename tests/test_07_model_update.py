@@ -58,7 +58,9 @@ def test_sighup_switches_to_new_model_without_failed_requests(tmp_path, model_di
         after = [o for o in outcomes if o.started >= settled_at]
         print(f"\n{old_version} → {new_version}; peticiones: {len(outcomes)}, fallidas: {len(failures)}, "
               f"respuestas con la versión vieja tras SIGHUP: "
-              f"{sum(1 for o in outcomes if o.started >= signalled_at and version_of(o) == old_version)}")
+              f"{sum(1 for o in outcomes if o.started >= signalled_at and version_of(o) == old_version)}, "
+              f"petición más lenta tras SIGHUP: "
+              f"{max(o.finished - o.started for o in outcomes if o.started >= signalled_at) * 1000:.0f} ms")
         assert failures == [], [f.error or f.status for f in failures[:5]]
         assert after and all(version_of(o) == new_version for o in after)
         assert master.poll() is None, "el maestro sigue vivo: solo cambian los workers"

@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-from fault_tools import SteadyLoad, sample_patient, wait_until, wait_workers_loaded, worker_pids
+from fault_tools import SteadyLoad, longest_pause, sample_patient, wait_until, wait_workers_loaded, worker_pids
 from support import running_gunicorn
 
 THREADS = 4
@@ -43,7 +43,8 @@ def test_killed_worker_is_replaced_and_only_its_request_fails(tmp_path, card):
         failures = load.failures()
         total = len(load.snapshot())
         print(f"\nworker {victim} muerto con SIGKILL; sustituto {sorted(replacement)}; "
-              f"peticiones: {total}, fallidas: {len(failures)}")
+              f"peticiones: {total}, fallidas: {len(failures)}, "
+              f"pausa más larga sin respuestas: {longest_pause(load.snapshot(), killed_at) * 1000:.0f} ms")
         assert victim not in worker_pids(master.pid)
         assert master.poll() is None, "el maestro debe seguir vivo"
         # Un worker sync tiene como mucho una petición en curso: es lo único que se puede perder.
