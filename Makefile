@@ -47,7 +47,6 @@ notebook: $(STAMP) ## Ejecuta el cuaderno de la etapa 00 y guarda sus gráficos
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace 00_intro/exploracion.ipynb
 	$(PY) -m nbstripout --keep-output 00_intro/exploracion.ipynb
 
-demo: demo-0 ## La demo completa para quien empieza: prepara, entrena y resume
 
 test: $(MODEL) ## Ejecuta todas las pruebas
 	$(PY) -m pytest
@@ -144,6 +143,18 @@ bench: $(MODEL) ## Producción: mide peticiones/s y latencia con wrk y escribe r
 
 demo-client: $(MODEL) ## Cliente móvil: arranca la API si hace falta, envía las pacientes de ejemplo y la para
 	@PORT=$(PORT) $(PY) mobile_client/serve_api.py -- $(PY) mobile_client/cliente.py --demo
+
+# La demo completa: con motor Docker, la API corre en un contenedor (docker-run); sin él, con
+# gunicorn en este equipo. Después, el cliente predice las pacientes de ejemplo y la API sigue
+# sirviendo la app web hasta Ctrl+C, que para solo lo que arrancó la demo.
+DEMO_DOCKER = --start-with "$(MAKE) --no-print-directory docker-run" --stop-with "$(MAKE) --no-print-directory docker-stop"
+
+demo: demo-0 ## La demo completa: prepara, entrena, sirve la API con gunicorn (en Docker si hay), predice y sirve la app
+	@if $(DOCKER) info >/dev/null 2>&1; then echo "Docker responde: la API se servirá en un contenedor."; \
+		start='$(DEMO_DOCKER)'; \
+	else echo "No hay motor Docker: la API se servirá con gunicorn en este equipo."; start=; fi; \
+	eval PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url "$$start" \
+		-- $(PY) mobile_client/cliente.py --demo || [ $$? -eq 130 ]
 
 app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de la app (Ctrl+C para parar)
 	@PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url --log -

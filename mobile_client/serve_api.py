@@ -2,10 +2,12 @@
 
     python mobile_client/serve_api.py -- python mobile_client/cliente.py --demo
     python mobile_client/serve_api.py --keep --app-url          # sirve hasta Ctrl+C
+    python mobile_client/serve_api.py --start-with "make docker-run" --stop-with "make docker-stop" -- …
 
 Si la API ya responde en http://127.0.0.1:<PORT> (workshop.env, o la variable PORT), se usa tal
 cual y no se para al final. Lo que este script arranca se para por su PID (SIGTERM y, si no
 acaba, SIGKILL) también ante un error, Ctrl+C o SIGTERM. La orden recibe DIABETES_API_URL.
+Con --start-with, la API la arranca esa orden (p. ej. un contenedor Docker) y --stop-with la para.
 """
 
 import argparse
@@ -87,6 +89,8 @@ def parse_args(argv):
     parser.add_argument("--app-url", action="store_true", help="muestra la URL de la app web (/app/)")
     parser.add_argument("--log", default=str(ROOT / "results" / "api.log"),
                         help="registro de gunicorn ('-' = esta terminal; por defecto results/api.log)")
+    parser.add_argument("--start-with", help="orden que arranca la API en lugar de gunicorn local (p. ej. Docker)")
+    parser.add_argument("--stop-with", help="orden que para lo que arrancó --start-with")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="orden a ejecutar (tras --)")
     args = parser.parse_args(argv)
     args.command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -99,12 +103,17 @@ def main(argv=None):
     port = int(os.environ.get("PORT") or SHARED["PORT"])
     url = f"http://127.0.0.1:{port}"
     process = None
+    external = False
     try:
         if healthy(url):
             print(f"La API ya responde en {url}: la uso tal cual (no la arranco ni la paro).", flush=True)
         elif port_in_use(port):
             sys.exit(f"El puerto {port} está ocupado por otro programa que no es la API. "
                      "Libéralo o usa otro puerto (p. ej. `make demo-client PORT=9000`).")
+        elif args.start_with:
+            external = True
+            if subprocess.call(args.start_with, shell=True, cwd=ROOT) != 0 or not healthy(url):
+                sys.exit(f"La API no arrancó con «{args.start_with}». Revisa los mensajes de arriba.")
         else:
             if args.log != "-":
                 Path(args.log).parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +123,11 @@ def main(argv=None):
         code = subprocess.call(args.command, env={**os.environ, "DIABETES_API_URL": url}) if args.command else 0
         if args.app_url:
             print(f"App web «Diabetes Prediction»: {url}/app/  (ábrela en el navegador)", flush=True)
+        if args.keep and external and code == 0:
+            print("Sirviendo la API. Pulsa Ctrl+C para pararla.", flush=True)
+            while healthy(url):
+                time.sleep(2)
+            sys.exit("La API dejó de responder.")
         if args.keep and process is not None and code == 0:
             follow = "" if args.log == "-" else f" Peticiones: tail -f {shown(args.log)}"
             print(f"Sirviendo la API. Pulsa Ctrl+C para pararla.{follow}", flush=True)
@@ -126,6 +140,8 @@ def main(argv=None):
     finally:
         if process is not None:
             stop(process)
+        if external and args.stop_with:
+            subprocess.call(args.stop_with, shell=True, cwd=ROOT)
 
 
 if __name__ == "__main__":
