@@ -38,6 +38,8 @@ def run(args, ctx, client):
     rules.require(rules.service_problems(region=ctx.region, service=ctx.service, power=power, scale=scale))
     if args.timeout < ctx.interval:
         raise DeployError(f"--timeout debe ser al menos {ctx.interval} s.", ExitCode.USAGE)
+    if getattr(args, "lines", 1) < 1:
+        raise DeployError("--lines debe ser al menos 1.", ExitCode.USAGE)
     deployment = deployment_config.load(Path(args.config)) if args.command in NEEDS_CONFIG else None
     image = getattr(args, "image", None) or settings.default("image")
     if args.command == "smoke" and args.url:

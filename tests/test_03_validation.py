@@ -61,6 +61,12 @@ def test_options_also_come_from_the_environment(aws, capsys, monkeypatch):
     assert aws.recorder.operations == []
 
 
+def test_logs_needs_at_least_one_line(aws, capsys):
+    code, _, err = Run(aws, capsys)("logs", "--lines", "0")
+    assert code == 2 and "--lines debe ser al menos 1" in err
+    assert aws.recorder.operations == []
+
+
 def test_scale_needs_something_to_change(aws, capsys):
     code, _, err = Run(aws, capsys)("scale")
     assert code == 2 and "--power, --scale o ambos" in err

@@ -1,4 +1,5 @@
-"""`plan`: cada llamada que haría el ciclo completo, con sus parámetros, y el coste. No toca AWS."""
+"""`plan`: cada llamada que haría el ciclo completo, con sus parámetros, y el coste. No crea ni cambia nada;
+con credenciales solo lee el precio en vivo (y con --offline, ni eso)."""
 
 import json
 
@@ -76,7 +77,7 @@ def render(item):
 
 
 def show(ctx, power, scale, image, deployment, prices):
-    print("Plan de despliegue en AWS Lightsail (no llama a AWS; los valores <…> se conocen al ejecutar).")
+    print("Plan de despliegue en AWS Lightsail: no crea ni cambia nada; los valores <…> se conocen al ejecutar.")
     print(f"Servicio «{ctx.service}» en {ctx.region}: potencia {power}, {scale} nodo(s); imagen local {image}.")
     for number, (command, what, items) in enumerate(steps(ctx, power, scale, image, deployment), start=1):
         print(f"\n{number}. deploy.py {command}: {what}")
