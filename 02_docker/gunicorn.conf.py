@@ -157,6 +157,15 @@ control_socket_disable = True
 
 # ------------------------------------------------------------------ Ganchos (hooks)
 
+def on_starting(server):
+    """Antes de crear workers, el maestro comprueba modelo y ajustes (sin cargar el pickle).
+
+    Si el modelo no coincide con su ficha, gunicorn termina con un único «Error: <mensaje>»
+    en español, en vez de que cada worker falle a la vez con su propio traceback.
+    """
+    __import__("diabetes_api").preflight()
+
+
 def when_ready(server):
     """El maestro ya escucha: lo dice en español y con la señal para recargar el modelo."""
     server.log.info("Listo en %s con %s worker(s) %s. Recargar el modelo: kill -HUP %s",

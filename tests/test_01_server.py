@@ -47,7 +47,7 @@ def test_tampered_model_stops_gunicorn_with_a_spanish_message(tmp_path, model_di
         handle.write(b"manipulado")
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
-    env = {**os.environ, "MODEL_DIR": str(copy), "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    env = {**os.environ, "MODEL_DIR": str(copy), "PORT": str(port), "WEB_CONCURRENCY": "2"}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
