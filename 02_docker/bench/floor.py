@@ -5,6 +5,7 @@ el pipeline solo, la validación de la API y una petición completa de Flask sin
 """
 
 import io
+import json
 import logging
 import sys
 import timeit
@@ -59,11 +60,25 @@ def measure_floor(patients, model_dir):
     def flask_hit():
         client_hit.post("/v1/predict", json=patient)
 
+    body = json.dumps(patient)
+    answer = {"prediction": 0, "label": model.labels[0], "probability": 0.123456, "model_version": model.version}
+    access_log = logging.getLogger("diabetes_api.access")
+
+    def json_round_trip():
+        json.loads(body)
+        json.dumps(answer, ensure_ascii=False)
+
+    def log_line():
+        access_log.info("request_id=%s method=%s path=%s status=%d latency_ms=%.2f cache=%s model_version=%s",
+                        "0123456789abcdef", "POST", "/v1/predict", 200, 1.23, "miss", model.version)
+
     return [
         ("pipeline.predict_proba, 1 fila numpy (con las comprobaciones de scikit-learn)",
          microseconds(predict_checked)),
         ("pipeline.predict_proba, 1 fila numpy con assume_finite (como la API)", microseconds(predict_assume_finite)),
         ("validación de la API (FeatureValidator.one)", microseconds(lambda: validator.one(patient))),
+        ("JSON: leer el cuerpo y escribir la respuesta (json.loads + json.dumps)", microseconds(json_round_trip)),
+        ("una línea de log de la petición (logging, a memoria)", microseconds(log_line)),
         ("petición completa en Flask sin red (test_client, sin caché, con log)", microseconds(flask_miss)),
         ("petición completa en Flask sin red (test_client, acierto de caché, con log)", microseconds(flask_hit)),
     ]
