@@ -8,9 +8,8 @@ Por eso, ANTES de cargarlo se comprueba que su sha256 coincide con el de la fich
 import hashlib
 import json
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
-
-import sklearn
 
 from .settings import StartupError
 
@@ -59,11 +58,14 @@ def check_model_file(model_path, card):
     """Comprueba huella y versión de scikit-learn sin abrir el pickle."""
     if not model_path.is_file():
         raise ModelLoadError(f"No encuentro el modelo {model_path}. Entrena el modelo con `make model`.")
+    # La versión instalada se lee de los metadatos, sin importar scikit-learn: el maestro de
+    # gunicorn hace esta comprobación y no debe cargar librerías que luego heredarían los workers.
+    installed_sklearn = version("scikit-learn")
     expected_sklearn = card["environment"].get("scikit_learn")
-    if expected_sklearn != sklearn.__version__:
+    if expected_sklearn != installed_sklearn:
         raise ModelLoadError(
             f"El modelo se entrenó con scikit-learn {expected_sklearn}, pero está instalado "
-            f"scikit-learn {sklearn.__version__}. Un modelo solo es fiable con la versión con la que se "
+            f"scikit-learn {installed_sklearn}. Un modelo solo es fiable con la versión con la que se "
             "entrenó: vuelve a entrenarlo con `make model` (o instala la versión de la ficha).")
     expected_sha = card["model_file"].get("sha256")
     actual_sha = file_sha256(model_path)
