@@ -30,11 +30,9 @@ class LoadedModel:
 
 
 def file_sha256(path):
-    digest = hashlib.sha256()
+    """sha256 de un archivo, leído por bloques (hashlib.file_digest, Python 3.11)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def read_card(model_dir):
