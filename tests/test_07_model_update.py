@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from fault_tools import SteadyLoad, has_model_code, sample_patient, wait_workers_loaded
 from support import ROOT, running_gunicorn
 
@@ -22,6 +24,7 @@ def version_of(outcome):
     return outcome.body.get("model_version")
 
 
+@pytest.mark.slow
 def test_sighup_switches_to_new_model_without_failed_requests(tmp_path, model_dir, card):
     served = tmp_path / "modelo"
     shutil.copytree(model_dir, served)

@@ -15,6 +15,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from string import Template
 
+import pytest
+
 from fault_tools import SteadyLoad, sample_patient, wait_until
 from support import ROOT, free_port, need, running_gunicorn, stop, wait_healthy
 
@@ -79,6 +81,7 @@ def last_upstream(outcome):
     return outcome.headers.get("X-Upstream", "").split(",")[-1].strip()
 
 
+@pytest.mark.slow
 def test_stopping_a_replica_loses_no_requests_and_it_rejoins(tmp_path, card):
     need(NGINX is not None, "falta nginx (sudo apt-get install nginx)")
     patient = sample_patient(card)

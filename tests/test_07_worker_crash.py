@@ -9,6 +9,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from fault_tools import SteadyLoad, longest_pause, sample_patient, wait_until, wait_workers_loaded, worker_pids
 from support import running_gunicorn
 
@@ -17,6 +19,7 @@ THREADS = 4
 ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_WORKER_CLASS": "sync", "GUNICORN_MAX_REQUESTS": "0"}
 
 
+@pytest.mark.slow
 def test_killed_worker_is_replaced_and_only_its_request_fails(tmp_path, card):
     patient = sample_patient(card)
     with running_gunicorn(tmp_path, env=ENV) as (base_url, master):
