@@ -95,7 +95,7 @@ def write_markdown(path, environment, settings, results, configs, floor):
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def write_chart(path, results, configs):
+def write_chart(path, results, configs, title=""):
     table = index_results(results)
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.5))
     width = 0.8 / 3
@@ -117,6 +117,7 @@ def write_chart(path, results, configs):
         axis.set_xticks(range(len(configs)), configs, rotation=25, ha="right", fontsize=8)
         axis.legend(fontsize=8)
         axis.grid(axis="y", alpha=0.3)
+    figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -128,5 +129,8 @@ def write_all(folder, environment, settings, results, configs, floor):
     raw = {"environment": environment, "settings": vars(settings), "results": results, "floor_us": floor}
     (folder / "bench.json").write_text(json.dumps(raw, indent=2, ensure_ascii=False), encoding="utf-8")
     write_markdown(folder / "bench.md", environment, settings, results, configs, floor)
-    write_chart(folder / "bench.png", results, configs)
+    title = (f"{environment.get('núcleos (nproc)')} núcleos · {environment.get('fecha')} · "
+             f"wrk {settings.seconds} s por medida, {settings.connections} conexiones · "
+             "las cifras varían según la máquina")
+    write_chart(folder / "bench.png", results, configs, title)
     return folder / "bench.md", folder / "bench.png"
