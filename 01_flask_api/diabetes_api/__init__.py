@@ -8,7 +8,7 @@
 
 from .settings import StartupError
 
-__all__ = ["StartupError", "create_app", "preflight"]
+__all__ = ["StartupError", "create_app", "preflight", "warm_imports"]
 
 
 def preflight():
@@ -21,6 +21,23 @@ def preflight():
     from .settings import load_settings
 
     verify_model_dir(load_settings()["MODEL_DIR"])
+
+
+def warm_imports():
+    """Importa en el maestro de gunicorn el código que necesita el modelo, y suelta el modelo.
+
+    Carga el modelo una vez (ya comprobado por `preflight`) solo para que Python importe
+    scikit-learn, numpy y SciPy, y lo descarta. Los workers nacen por fork con esas librerías
+    ya en memoria (compartida): arrancan en milisegundos y, tras `kill -HUP`, leen el modelo
+    NUEVO del disco sin dejar las peticiones esperando mientras importan scikit-learn.
+    """
+    import flask_cors  # noqa: F401  (importar basta: queda en memoria para los workers)
+
+    from . import errors, model_info, observability, openapi, predict, web  # noqa: F401
+    from .model_store import load_model
+    from .settings import load_settings
+
+    load_model(load_settings()["MODEL_DIR"])
 
 
 def create_app(config=None):
