@@ -10,11 +10,17 @@ include workshop.env
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-MODEL := $(MODEL_DIR)/model.joblib
-CARD := $(MODEL_DIR)/model.json
-STAMP := $(VENV)/.instalado
+# El modelo publicado: el puntero a la versión viva (00_intro/model/live.json).
+MODEL := $(MODEL_DIR)/live.json
+# Dos entornos en uno: `make setup` instala lo de la demo (servir + entrenar, ~460 MB);
+# `make setup-dev` añade pruebas, navegador, cuaderno, linters, AWS y la etapa 04.
+STAMP := $(VENV)/.instalado-demo
+STAMP_DEV := $(VENV)/.instalado-dev
+# Carpeta de paquetes descargados para instalar sin red (make wheels): se usa si existe.
+WHEELS := wheels
+PIP_FROM = $(if $(wildcard $(WHEELS)/*.whl),--no-index --find-links $(WHEELS))
 
-.PHONY: help setup model demo-0 notebook demo test lint clean
+.PHONY: help setup setup-dev model demo-0 notebook demo test lint clean
 
 help: ## Muestra esta ayuda
 	@echo "Objetivos disponibles (make <objetivo>):"
@@ -23,16 +29,28 @@ help: ## Muestra esta ayuda
 
 # ---------------------------------------------------------------- Etapa 00
 
-setup: $(STAMP) ## Crea .venv e instala las dependencias fijadas (rápido si no cambió nada)
+setup: $(STAMP) ## Crea .venv e instala lo que necesita la demo (servir + entrenar), versiones fijadas
 
-$(STAMP): requirements.txt 01_flask_api/requirements.txt
+setup-dev: $(STAMP_DEV) ## Añade a .venv lo de desarrollo: pruebas, navegador, cuaderno, linters, AWS
+
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-		echo "Error: hace falta Python 3.11 o superior como '$(PYTHON)'."; \
-		echo "Instálalo o indica otro intérprete: make setup PYTHON=python3.11"; exit 1; }
-	@echo "Creando el entorno virtual en $(VENV) e instalando dependencias…"
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+		echo "Error: hace falta Python 3.11 o superior como '$(PYTHON)'. Instálalo o indica otro: make setup PYTHON=python3.11"; \
+		exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		echo "Error: a este Python le falta el módulo venv. En Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
+	@echo "Creando el entorno virtual en $(VENV)…"
+	@$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements/serve.txt requirements/train.txt pyproject.toml | $(VENV)/bin/python
+	@echo "Instalando las dependencias de la demo (requirements/train.txt) y el proyecto…"
+	$(PY) -m pip install --quiet $(PIP_FROM) -r requirements/train.txt
+	$(PY) -m pip install --quiet $(PIP_FROM) --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(STAMP_DEV): requirements/dev.txt $(STAMP)
+	@echo "Instalando las herramientas de desarrollo (requirements/dev.txt)…"
+	$(PY) -m pip install --quiet $(PIP_FROM) -r requirements/dev.txt
 	@touch $@
 
 model: $(MODEL) ## Entrena el modelo si falta o si cambian los datos, el código o las dependencias
@@ -48,10 +66,10 @@ notebook: $(STAMP) ## Ejecuta el cuaderno de la etapa 00 y guarda sus gráficos
 	$(PY) -m nbstripout --keep-output 00_intro/exploracion.ipynb
 
 
-test: $(MODEL) ## Ejecuta todas las pruebas
+test: $(STAMP_DEV) $(MODEL) ## Ejecuta todas las pruebas
 	$(PY) -m pytest
 
-lint: $(STAMP) ## Revisa el estilo del código con ruff
+lint: $(STAMP_DEV) ## Revisa el estilo del código con ruff
 	$(PY) -m ruff check .
 
 clean: ## Borra lo generado (modelo, resultados, cachés); conserva .venv
@@ -60,12 +78,10 @@ clean: ## Borra lo generado (modelo, resultados, cachés); conserva .venv
 
 # ---------------------------------------------------------------- Etapa 01
 
-DEMO_1_PORT := 5000
-
 .PHONY: demo-1
 
-demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1:5000) y un curl listo para pegar
-	PYTHONPATH=01_flask_api $(PY) -m diabetes_api.demo --port $(DEMO_1_PORT)
+demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1:$DEV_PORT) y un curl listo para pegar
+	@DEV_PORT=$(DEV_PORT) $(PY) -m diabetes_api.demo
 
 # ---------------------------------------------------------------- Etapa 02
 # Imagen Docker con gunicorn. Cada variable se puede cambiar al llamar, p. ej.:
@@ -89,7 +105,7 @@ DOCKER_BUILD_NET = $(if $(findstring --network host,$(DOCKER_NET)),--network hos
 DOCKER_RUN_OPTS ?= --read-only --tmpfs /tmp --memory 512m
 DOCKER_REF = $(DOCKER_IMAGE):$(DOCKER_TAG)
 # Un curl de ejemplo con un paciente válido, generado desde la ficha del modelo.
-DOCKER_CURL = PYTHONPATH=01_flask_api $(PY) -c 'import json, sys; from diabetes_api.demo import curl_command; \
+DOCKER_CURL = $(PY) -c 'import json, sys; from diabetes_api.demo import curl_command; \
 	print(curl_command(sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8"))))' http://localhost:$(PORT) $(CARD)
 
 .PHONY: demo-2 docker-build docker-run docker-stop
@@ -132,7 +148,7 @@ demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicor
 .PHONY: bench
 
 bench: $(MODEL) ## Producción: mide peticiones/s y latencia con wrk y escribe results/bench.md y results/bench.png
-	PYTHONPATH=02_docker $(PY) -m bench
+	$(PY) -m bench
 
 # ---------------------------------------------------------------- Cliente móvil
 # La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no

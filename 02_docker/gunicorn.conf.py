@@ -1,8 +1,7 @@
 """Configuración de gunicorn para la API de riesgo de diabetes (etapa 02).
 
 Al estilo de `examples/example_config.py` de gunicorn: por secciones, cada ajuste con el porqué
-y valores típicos. Sirve igual en el anfitrión (desde la raíz del repositorio) y en la imagen
-Docker (/app refleja el repositorio):
+y valores típicos. La misma en el anfitrión (desde la raíz del repositorio) y en la imagen:
 
     gunicorn --config 02_docker/gunicorn.conf.py "diabetes_api:create_app()"
 
@@ -11,25 +10,23 @@ Variables de entorno que lee (todas opcionales):
 
     PORT                          puerto (por defecto el de workshop.env)
     WEB_CONCURRENCY               número de workers (2)
-    GUNICORN_WORKER_CLASS         sync | gthread (sync; con GUNICORN_THREADS > 1 pasa a gthread)
-    GUNICORN_THREADS              hilos por worker (1)
+    GUNICORN_WORKER_CLASS         gevent | sync | gthread (gevent)
+    GUNICORN_WORKER_CONNECTIONS   conexiones abiertas a la vez por worker gevent (500)
+    GUNICORN_THREADS              hilos por worker gthread (4)
     GUNICORN_TIMEOUT              segundos antes de reiniciar un worker colgado (30)
     GUNICORN_GRACEFUL_TIMEOUT     segundos para terminar peticiones al parar o recargar (5)
-    GUNICORN_KEEPALIVE            segundos que se mantiene abierta una conexión inactiva (5)
-    GUNICORN_MAX_REQUESTS         reinicia cada worker tras N peticiones; 0 lo desactiva (2000)
-    GUNICORN_MAX_REQUESTS_JITTER  azar añadido a N para no reiniciar todos a la vez (200)
-    GUNICORN_PRELOAD              1/true: carga la app en el maestro antes de crear workers (false)
-    GUNICORN_ACCESSLOG            destino del log de accesos: "-" (stdout) u "off" (-)
+    GUNICORN_KEEPALIVE            segundos que se mantiene abierta una conexión inactiva (2)
+    GUNICORN_MAX_REQUESTS         reinicia cada worker tras N peticiones; 0 = nunca (0)
+    GUNICORN_ACCESSLOG            destino del log de accesos de gunicorn: "-" (stdout) u "off" (off)
+    PIDFILE                       archivo con el PID del maestro (workshop.env; `make reload` lo lee)
     LOG_LEVEL                     nivel de log, compartido con la API (INFO)
 """
 
 import os
 import sys
-from pathlib import Path
 
-from dotenv import dotenv_values
-
-ROOT = Path(__file__).resolve().parents[1]
+from diabetes_api.model import held, hold, live_version_dir, verify_version
+from diabetes_api.settings import SettingsError, StartupError, load_settings, root, shared, shared_path
 
 
 def _env_int(name, default, minimum=0):
@@ -42,142 +39,163 @@ def _env_int(name, default, minimum=0):
     return int(raw)
 
 
-def _env_bool(name, default=False):
-    raw = os.environ.get(name, "").strip().lower()
-    return default if not raw else raw in {"1", "true", "yes", "si", "sí", "on"}
-
-
 def _port():
-    """PORT del entorno (la imagen lo fija con ENV); si no, el de workshop.env: una sola fuente."""
-    raw = os.environ.get("PORT", "").strip() or dotenv_values(ROOT / "workshop.env").get("PORT", "")
+    """PORT del entorno (la imagen lo fija con ENV) o el de workshop.env: una sola fuente."""
+    try:
+        raw = shared("PORT").strip()
+    except SettingsError as error:
+        sys.exit(f"Error de configuración: {error}")
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         sys.exit(f"Error de configuración: PORT debe ser un puerto entre 1 y 65535 (valor: {raw!r}).")
     return int(raw)
 
-
-# ------------------------------------------------------------------ Código de la aplicación
-#
-# pythonpath - Carpetas que se añaden a sys.path para importar la app.
-#   El paquete `diabetes_api` vive en 01_flask_api/ (carpeta de etapa, no paquete instalado).
-#   Se calcula desde este archivo, así funciona en el repositorio y en /app dentro de la imagen.
-# chdir - Carpeta de trabajo del maestro: la raíz, para que MODEL_DIR relativo siempre resuelva.
-
-pythonpath = str(ROOT / "01_flask_api")
-chdir = str(ROOT)
 
 # ------------------------------------------------------------------ Socket del servidor
 #
 # bind - Dirección donde escucha. En un contenedor, 0.0.0.0 (todas las interfaces): con
 #   127.0.0.1 solo se llega desde dentro del propio contenedor y `-p 8000:8000` no sirve.
 #   Las pruebas lo sustituyen con `--bind 127.0.0.1:<puerto>`.
-# backlog - Conexiones en espera antes de rechazar. 2048 (el valor por defecto) sobra aquí;
-#   típico entre 64 y 2048.
+# backlog - Conexiones en espera antes de rechazar. Típico entre 64 y 2048.
+# chdir - Carpeta de trabajo: la de workshop.env (raíz del repositorio o /app en la imagen).
 
 bind = f"0.0.0.0:{_port()}"
 backlog = 2048
+chdir = str(root())
 
 # ------------------------------------------------------------------ Procesos worker
 #
 # workers - Procesos que atienden peticiones. La regla clásica (2 x núcleos + 1) mira los
-#   núcleos del ANFITRIÓN, no los que el contenedor tiene asignados: en una instancia
-#   pequeña de Lightsail (1-2 vCPU, 0,5-1 GB) crearía demasiados procesos, cada uno con
-#   scikit-learn en memoria (~100 MB). Por defecto 2: uno puede atender mientras el otro
-#   se reinicia o hace un cálculo. Se ajusta con WEB_CONCURRENCY (la convención de Heroku
-#   y de muchas plataformas). Típico: 2-4 por vCPU.
-# worker_class - "sync": un proceso atiende una petición cada vez; simple y lo mejor para
-#   trabajo de CPU corto como una predicción. "gthread": varios hilos por proceso; ayuda
-#   con clientes lentos o conexiones keep-alive. El GIL limita el beneficio en CPU.
-# threads - Hilos por worker (solo gthread). 1 con sync; 2-4 con gthread.
-# timeout - Si un worker no responde en N segundos, el maestro lo mata y crea otro.
-#   Una predicción tarda milisegundos: 30 s solo salta ante un cuelgue real. Típico: 30-120.
+#   núcleos del ANFITRIÓN, no los del contenedor: en una instancia pequeña de Lightsail
+#   (0,25-1 vCPU) crearía demasiados procesos. Por defecto 2: uno atiende mientras el otro
+#   se reinicia. Se ajusta con WEB_CONCURRENCY (convención de Heroku). Típico: 1-2 por vCPU.
+# worker_class - "gevent" (por defecto): cada worker atiende muchas conexiones a la vez con
+#   corrutinas; un cliente lento (que manda la petición a trozos, o nunca la termina) solo
+#   ocupa una corrutina, no el proceso. Con "sync" bastan 2 clientes lentos para bloquear los
+#   2 workers hasta el timeout: gunicorn pide un proxy con búfer delante (nginx), y ni
+#   `docker run` ni un contenedor de Lightsail lo tienen. La predicción ONNX dura
+#   microsegundos, así que una corrutina nunca acapara la CPU. Límite: un cálculo largo
+#   (un modelo pesado) sí bloquearía al resto de su worker; entonces, "sync" detrás de nginx.
+#   "gthread": hilos; un cliente lento ocupa un hilo entero.
+# worker_connections - Conexiones abiertas a la vez por worker gevent: acota lo que pueden
+#   retener muchos clientes lentos. Típico: 100-1000.
+# threads - Hilos por worker (solo gthread). Típico: 2-8.
+# timeout - Si un worker no da señales de vida en N segundos, el maestro lo mata y crea otro.
+#   Una predicción tarda microsegundos: 30 s solo salta ante un cuelgue real. Típico: 30-120.
 # graceful_timeout - Al parar (SIGTERM) o recargar (SIGHUP), tiempo para terminar lo que está
 #   en curso. Menor que los 10 s que `docker stop` espera antes de SIGKILL. Típico: 5-30.
-# keepalive - Segundos que una conexión inactiva sigue abierta esperando otra petición
-#   (solo gthread; sync cierra tras cada respuesta). Detrás de un balanceador conviene
-#   más alto que el de este. Típico: 2-5, o 60+ detrás de un balanceador.
-# max_requests / max_requests_jitter - Reinicia cada worker tras N peticiones (+ un azar
-#   hasta jitter) para contener fugas de memoria lentas sin que todos caigan a la vez.
-#   Vacía la caché de predicciones de ese worker. 0 lo desactiva (útil en pruebas de carga).
-#   Típico: 1000-10000, con jitter del 5-10 %.
+# keepalive - Segundos que una conexión inactiva sigue abierta esperando otra petición. Corto:
+#   una conexión keep-alive se queda pegada a su worker, y con pocas conexiones muy activas
+#   un worker puede llevar más carga que el otro. Detrás de un balanceador (Lightsail, nginx)
+#   conviene mayor que el de este. Típico: 2-5, o 60+ detrás de un balanceador.
+# max_requests - Reinicia cada worker tras N peticiones (+ un azar hasta jitter) para contener
+#   fugas de memoria. Aquí no hay fugas conocidas y reciclar cuesta: bajo carga, con 2.000 un
+#   worker se reiniciaba cada ~2 s y la latencia p99 subía a ~400 ms. Por eso 0 (nunca); si lo
+#   activas, que sea alto (p. ej. 100.000 con jitter 10.000). Un worker reciclado sirve la
+#   misma versión comprobada que guarda el maestro.
 
 workers = _env_int("WEB_CONCURRENCY", 2, minimum=1)
-threads = _env_int("GUNICORN_THREADS", 1, minimum=1)
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or ("gthread" if threads > 1 else "sync")
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 500, minimum=1)
+threads = _env_int("GUNICORN_THREADS", 4, minimum=1) if worker_class == "gthread" else 1
 timeout = _env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 5, minimum=1)
-keepalive = _env_int("GUNICORN_KEEPALIVE", 5, minimum=1)
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 2, minimum=0)
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
 
 # ------------------------------------------------------------------ Carga de la aplicación
 #
-# preload_app - True: el maestro importa la app y carga el modelo una vez y los workers la
-#   heredan al hacer fork (memoria compartida copy-on-write, arranque más rápido).
-#   False (por defecto aquí): cada worker carga la app y el modelo al nacer. Cuesta algo más
-#   de memoria, pero permite la actualización sin cortes: entrenar un modelo nuevo y enviar
-#   `kill -HUP <pid del maestro>`; gunicorn crea workers nuevos que leen el modelo nuevo del
-#   disco y despide a los viejos con calma. Con preload, los workers nuevos heredarían el
-#   modelo viejo que el maestro cargó al arrancar. GUNICORN_PRELOAD=1 lo activa.
-#   El término medio que usamos (gancho on_starting, más abajo): el maestro importa las
-#   LIBRERÍAS (scikit-learn, numpy) pero no guarda el modelo; los workers nacen rápido y
-#   cada uno lee el modelo del disco.
+# preload_app - False: cada worker crea la app al nacer. Lo que comparten por fork es lo que
+#   el maestro prepara en `on_starting` (abajo): las librerías importadas y la versión del
+#   modelo ya COMPROBADA. Cada worker crea su propia sesión de onnxruntime desde esos bytes,
+#   en milisegundos. El maestro nunca lee un modelo que no haya comprobado.
 
-preload_app = _env_bool("GUNICORN_PRELOAD")
+preload_app = False
 
-# ------------------------------------------------------------------ Seguridad
+# ------------------------------------------------------------------ Límites por cliente
 #
 # limit_request_* - Tamaño máximo de la línea de petición y de las cabeceras: corta peticiones
-#   anómalas antes de que lleguen a Flask. El cuerpo lo limita la API (MAX_BODY_BYTES).
+#   anómalas antes de que lleguen a Flask. El cuerpo lo limita la API (MAX_BODY_BYTES, 1 MiB).
+#   gunicorn NO tiene un tiempo máximo para recibir cabeceras o cuerpo: un cliente lento puede
+#   retener su conexión hasta que la cierre. Con gevent eso solo gasta una de las
+#   worker_connections; delante, nginx (topología de réplicas) o el balanceador de Lightsail
+#   cortan a esos clientes con sus propios tiempos.
 
 limit_request_line = 4094
-limit_request_fields = 100
+limit_request_fields = 50
 limit_request_field_size = 8190
 
 # ------------------------------------------------------------------ Logs
 #
 # accesslog / errorlog - "-" es la salida estándar: en un contenedor los logs se leen con
-#   `docker logs` (o CloudWatch en Lightsail); nada de archivos dentro de la imagen.
-# access_log_format - Quién, qué, estado, bytes, milisegundos y el X-Request-ID de la respuesta.
+#   `docker logs` (o en la consola de Lightsail); nada de archivos dentro de la imagen.
+#   La API ya escribe una línea por petición (con su X-Request-ID): el log de accesos de
+#   gunicorn la repetiría, así que por defecto va apagado (GUNICORN_ACCESSLOG=- lo enciende).
 # loglevel - El mismo LOG_LEVEL que usa la API. Típico: info; debug solo para diagnosticar.
 
-accesslog = None if os.environ.get("GUNICORN_ACCESSLOG", "-").strip().lower() == "off" else "-"
+accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "off").strip().lower() == "-" else None
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms id=%({x-request-id}o)s'
 loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 
 # ------------------------------------------------------------------ Mecánica del servidor
 #
+# pidfile - Donde el maestro escribe su PID: `make reload` lo lee para enviarle SIGHUP.
 # worker_tmp_dir - Cada worker toca un archivo para decir «sigo vivo». En /dev/shm (memoria)
-#   no se bloquea en discos lentos y funciona con `docker run --read-only`. Sin /dev/shm
-#   (macOS) se usa la carpeta temporal del sistema.
+#   no se bloquea en discos lentos y funciona con `docker run --read-only`.
 # control_socket_disable - gunicorn >= 25 abre un socket de control en ~/.gunicorn; aquí no
-#   hace falta (se gobierna con señales: HUP, TERM) y fallaría con raíz de solo lectura o
-#   chocaría entre varias instancias en la misma máquina.
+#   hace falta (se gobierna con señales: HUP, TERM) y fallaría con raíz de solo lectura.
 
+try:
+    pidfile = str(shared_path("PIDFILE"))
+except SettingsError as error:
+    sys.exit(f"Error de configuración: {error}")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
 
 # ------------------------------------------------------------------ Ganchos (hooks)
 
-def on_starting(server):
-    """Antes de crear workers, el maestro comprueba modelo y ajustes, e importa las librerías.
+def _verify():
+    settings = load_settings()
+    return verify_version(live_version_dir(settings["MODEL_DIR"]), settings["MODEL_RUNTIME"])
 
-    Si el modelo no coincide con su ficha, gunicorn termina con un único «Error: <mensaje>»
-    en español, en vez de que cada worker falle a la vez con su propio traceback.
+
+def on_starting(server):
+    """Antes de crear workers, el maestro comprueba ajustes y modelo, y guarda la versión buena.
+
+    Si algo falla, gunicorn termina con un único «Error: <mensaje>» en español (StartupError es
+    un RuntimeError), en vez de que cada worker falle a la vez con su propio traceback.
     """
-    api = __import__("diabetes_api")
-    api.preflight()
-    # Librerías en el maestro, modelo en cada worker: tras SIGHUP los workers nuevos
-    # arrancan en milisegundos y aun así leen el modelo nuevo del disco.
-    api.warm_imports()
+    os.makedirs(os.path.dirname(pidfile), exist_ok=True)
+    hold(_verify())
 
 
 def when_ready(server):
-    """El maestro ya escucha: lo dice en español y con la señal para recargar el modelo."""
-    server.log.info("Listo en %s con %s worker(s) %s. Recargar el modelo: kill -HUP %s",
-                    ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str, server.pid)
+    server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s). Recargar: kill -HUP %s",
+                    ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str,
+                    held_version(), os.environ.get("MODEL_RUNTIME", "onnx"), server.pid)
 
 
 def on_reload(server):
-    server.log.info("SIGHUP recibido: los workers nuevos cargarán el modelo del disco.")
+    """SIGHUP: comprueba la versión publicada; si está bien, los workers nuevos la sirven.
+
+    Si está rota, el maestro NO se detiene: sigue guardando la última versión comprobada, los
+    workers nuevos nacen con ella y el log dice en español qué pasa y qué hacer.
+    """
+    before = held_version()
+    try:
+        hold(_verify())
+    except StartupError as error:
+        server.log.error("Recarga rechazada: %s Se sigue sirviendo la versión %s.", error, before)
+        return
+    server.log.info("SIGHUP: versión %s comprobada (antes %s); los workers nuevos la sirven.",
+                    held_version(), before)
+
+
+def held_version():
+    for runtime in ("onnx", "sklearn"):
+        if held(runtime) is not None:
+            return held(runtime).version
+    return "-"
+

@@ -9,22 +9,14 @@ import argparse
 import json
 import os
 import shlex
+import socket
 import sys
 
 from . import create_app
-from .settings import StartupError
+from .model import example_patient
+from .settings import StartupError, shared
 
 HOST = "127.0.0.1"
-
-
-def example_patient(card, share=0.3):
-    """Un paciente de ejemplo válido, construido con la lista de variables de la ficha:
-    cada valor está al 30 % de su rango (valores plausibles, ni extremos ni «no medidos»)."""
-    patient = {}
-    for feature in card["features"]:
-        value = feature["min"] + share * (feature["max"] - feature["min"])
-        patient[feature["name"]] = round(value) if feature["type"] == "integer" else round(value, 2)
-    return patient
 
 
 def curl_command(base_url, card):
@@ -33,23 +25,41 @@ def curl_command(base_url, card):
             f"-d {shlex.quote(body)}")
 
 
+def port_is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Servidor de desarrollo de la API (solo para la demo).")
-    parser.add_argument("--port", type=int, required=True, help="puerto en 127.0.0.1")
+    parser.add_argument("--port", type=int, help="puerto en 127.0.0.1 (por defecto DEV_PORT de workshop.env)")
     args = parser.parse_args(argv)
+    port = args.port or int(shared("DEV_PORT"))
+    reloaded = os.environ.get("WERKZEUG_RUN_MAIN") == "true"  # el recargador relanza el proceso
+    if not reloaded and not port_is_free(port):
+        print(f"Error: el puerto {port} está ocupado (¿otra demo abierta?). Ciérrala o elige otro: "
+              f"make demo-1 DEV_PORT={port + 1}", file=sys.stderr)
+        return 1
     try:
         app = create_app()
     except StartupError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    base_url = f"http://{HOST}:{args.port}"
-    if os.environ.get("WERKZEUG_RUN_MAIN") != "true":  # el recargador relanza el proceso: se imprime una vez
+    base_url = f"http://{HOST}:{port}"
+    if not reloaded:  # se imprime una vez
         card = app.extensions["diabetes_api"].model.card
         print("\nPrueba la API desde otra terminal (copia y pega):\n")
         print(f"  curl -s {base_url}{app.config['HEALTH_PATH']}")
         print(f"  {curl_command(base_url, card)}\n")
         print(f"Ficha del modelo: {base_url}/v1/model · OpenAPI: {base_url}/openapi.json\n")
-    app.run(host=HOST, port=args.port, debug=True)
+    try:
+        app.run(host=HOST, port=port, debug=True)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -3,24 +3,14 @@
 import logging
 import re
 import sys
-import threading
 import time
 import uuid
-from collections import Counter
 
 from flask import current_app, g, request
 
 log = logging.getLogger("diabetes_api.access")
 # Un id que manda el cliente se reutiliza solo si es corto y sin caracteres raros (no ensucia el log).
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_counts = Counter()
-_counts_lock = threading.Lock()
-
-
-def request_counts():
-    with _counts_lock:
-        return {"total": sum(_counts.values()), "by_status": {str(k): v for k, v in sorted(_counts.items())}}
-
 
 def start_request():
     g.started = time.perf_counter()
@@ -29,13 +19,15 @@ def start_request():
 
 
 def finish_request(response):
-    service = current_app.extensions.get("diabetes_api")
-    version = service.model.version if service else "-"
+    service = current_app.extensions["diabetes_api"]
+    version = service.model.version
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     response.headers["X-Model-Version"] = version
+    with service.counts_lock:  # contadores de ESTA app (cada worker, los suyos): GET /metrics
+        service.counts[response.status_code] += 1
+    if not current_app.config["ACCESS_LOG"]:
+        return response
     latency_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    with _counts_lock:
-        _counts[response.status_code] += 1
     cache = g.get("cache_hit")
     cache_text = "-" if cache is None else ("hit" if cache is True else "miss" if cache is False else cache)
     log.info("request_id=%s method=%s path=%s status=%d latency_ms=%.2f cache=%s model_version=%s",

@@ -1,27 +1,27 @@
 """Configuración de la API: variables de entorno con valores por defecto razonables.
 
-PORT, HEALTH_PATH y MODEL_DIR se definen una sola vez en `workshop.env` (la raíz del
-repositorio); una variable de entorno con el mismo nombre tiene prioridad. El resto de
-ajustes solo existe aquí. Ningún valor se repite en otro módulo.
+PORT, HEALTH_PATH, MODEL_DIR y PIDFILE se definen una sola vez en `workshop.env` (la raíz del
+repositorio); una variable de entorno con el mismo nombre tiene prioridad. En la imagen Docker
+llegan como variables de entorno (ENV del Dockerfile). El resto de ajustes solo existe aquí.
 """
 
 import logging
 import os
+from functools import cache
 from pathlib import Path
 
+import click
 from dotenv import dotenv_values
-from gunicorn.errors import AppImportError
 
-# La raíz del repositorio (en la imagen Docker, /app): el paquete vive en <raíz>/01_flask_api/diabetes_api.
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = dotenv_values(ROOT / "workshop.env")
+RUNTIMES = ("onnx", "sklearn")
 
 
-class StartupError(AppImportError, RuntimeError):
-    """La API no puede arrancar; el mensaje (en español) dice qué hacer.
+class StartupError(click.ClickException, RuntimeError):
+    """La API no puede arrancar; el mensaje (en español) dice qué hacer, en una línea.
 
-    Hereda de `AppImportError` de gunicorn: así gunicorn muestra solo este mensaje y se
-    detiene (código 4), en lugar de volcar trazas y reintentar con cada worker.
+    Es un RuntimeError: gunicorn lo muestra como «Error: <mensaje>» y termina sin traceback
+    cuando sale del gancho `on_starting` del maestro (02_docker/gunicorn.conf.py). Y es una
+    ClickException: `flask --app diabetes_api run` también muestra solo «Error: <mensaje>».
     """
 
 
@@ -29,12 +29,31 @@ class SettingsError(StartupError):
     """Un ajuste con un valor imposible (por ejemplo, CACHE_SIZE=mucho)."""
 
 
+@cache
+def root():
+    """La carpeta de `workshop.env`: la del directorio actual o la de una carpeta padre del paquete.
+
+    En el anfitrión es la raíz del repositorio; en la imagen, /app. Las rutas relativas de los
+    ajustes (MODEL_DIR, PIDFILE) se resuelven desde aquí.
+    """
+    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
+        if (folder / "workshop.env").is_file():
+            return folder
+    return Path.cwd()
+
+
 def shared(name):
     """Un valor compartido del taller: la variable de entorno o, si no está, `workshop.env`."""
-    value = os.environ.get(name) or SHARED.get(name)
+    value = os.environ.get(name) or dotenv_values(root() / "workshop.env").get(name)
     if not value:
         raise SettingsError(f"Falta el ajuste {name}: defínelo en workshop.env o como variable de entorno.")
     return value
+
+
+def shared_path(name):
+    """Un ajuste compartido que es una ruta, resuelta desde la raíz si es relativa."""
+    path = Path(shared(name))
+    return path if path.is_absolute() else root() / path
 
 
 def _integer(name, default, minimum):
@@ -50,6 +69,13 @@ def _integer(name, default, minimum):
     return value
 
 
+def _choice(name, default, allowed):
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise SettingsError(f"{name}={value!r} no es válido: usa {' o '.join(allowed)}.")
+    return value
+
+
 def _log_level():
     level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if not isinstance(logging.getLevelName(level), int):
@@ -57,22 +83,22 @@ def _log_level():
     return level
 
 
-def _path(value):
-    path = Path(value)
-    return path if path.is_absolute() else ROOT / path
-
-
 def load_settings():
     """Lee los ajustes del entorno. Las claves son las de `app.config` (mayúsculas, como en Flask)."""
     origins = os.environ.get("CORS_ORIGINS", "*")
+    web_dir = os.environ.get("WEB_DIR")
     return {
-        "MODEL_DIR": _path(shared("MODEL_DIR")),
+        "MODEL_DIR": shared_path("MODEL_DIR"),
         "HEALTH_PATH": shared("HEALTH_PATH"),
+        # onnx (por defecto): el grafo ONNX con onnxruntime. sklearn: el pipeline joblib (la lección).
+        "MODEL_RUNTIME": _choice("MODEL_RUNTIME", "onnx", RUNTIMES),
         "CACHE_SIZE": _integer("CACHE_SIZE", 1024, minimum=0),
         "MAX_BATCH": _integer("MAX_BATCH", 1000, minimum=1),
         # Flask rechaza con 413 cualquier cuerpo mayor que MAX_CONTENT_LENGTH.
         "MAX_CONTENT_LENGTH": _integer("MAX_BODY_BYTES", 1024 * 1024, minimum=1),
         "CORS_ORIGINS": [origin.strip() for origin in origins.split(",") if origin.strip()],
         "LOG_LEVEL": _log_level(),
-        "WEB_DIR": _path(os.environ.get("WEB_DIR") or ROOT / "mobile_client" / "web"),
+        # Una línea de log por petición (ACCESS_LOG=0 la apaga: p. ej. en una prueba de carga).
+        "ACCESS_LOG": os.environ.get("ACCESS_LOG", "1").strip().lower() not in {"0", "false", "no", "off"},
+        "WEB_DIR": Path(web_dir) if web_dir else root() / "mobile_client" / "web",
     }
