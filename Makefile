@@ -27,6 +27,19 @@ help: ## Muestra esta ayuda
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
+# ---------------------------------------------------------------- Antes del taller
+
+.PHONY: check wheels
+
+check: ## Antes del taller: comprueba este equipo (Python ≥ 3.11 con venv, make, puertos; Docker y wrk opcionales)
+	@$(PYTHON) 00_intro/check_machine.py
+
+wheels: ## Antes del taller, con buena red: descarga en wheels/ todo lo de la demo para instalar sin red
+	@mkdir -p $(WHEELS)
+	$(PYTHON) -m pip download --quiet --dest $(WHEELS) -r requirements/train.txt
+	@echo "Listo: $$(ls $(WHEELS) | wc -l) paquetes en $(WHEELS)/. 'make setup' los usará sin conectarse."
+	@echo "Para las pruebas también: $(PYTHON) -m pip download --dest $(WHEELS) -r requirements/dev.txt"
+
 # ---------------------------------------------------------------- Etapa 00
 
 setup: $(STAMP) ## Crea .venv e instala lo que necesita la demo (servir + entrenar), versiones fijadas

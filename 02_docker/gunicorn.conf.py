@@ -22,6 +22,7 @@ Variables de entorno que lee (todas opcionales):
     LOG_LEVEL                     nivel de log, compartido con la API (INFO)
 """
 
+import importlib
 import os
 import sys
 
@@ -106,9 +107,10 @@ max_requests_jitter = max_requests // 10
 # ------------------------------------------------------------------ Carga de la aplicación
 #
 # preload_app - False: cada worker crea la app al nacer. Lo que comparten por fork es lo que
-#   el maestro prepara en `on_starting` (abajo): las librerías importadas y la versión del
+#   el maestro prepara en `on_starting` (abajo): Flask importado y los bytes de la versión del
 #   modelo ya COMPROBADA. Cada worker crea su propia sesión de onnxruntime desde esos bytes,
-#   en milisegundos. El maestro nunca lee un modelo que no haya comprobado.
+#   en milisegundos. El maestro nunca carga onnxruntime (con él cargado, los workers creados por
+#   fork no terminan al parar) y nunca sirve un modelo que no haya comprobado.
 
 preload_app = False
 
@@ -158,7 +160,7 @@ control_socket_disable = True
 
 def _verify():
     settings = load_settings()
-    return verify_version(live_version_dir(settings["MODEL_DIR"]), settings["MODEL_RUNTIME"])
+    return verify_version(live_version_dir(settings["MODEL_DIR"]), settings["MODEL_RUNTIME"], isolated=True)
 
 
 def on_starting(server):
@@ -169,6 +171,11 @@ def on_starting(server):
     """
     os.makedirs(os.path.dirname(pidfile), exist_ok=True)
     hold(_verify())
+    # Flask y el código de la API, importados una vez en el maestro: los workers nacen por fork
+    # con ellos. onnxruntime NO: cargado en el maestro, los workers se cuelgan al terminar.
+    importlib.import_module("flask_cors")
+    for module in ("errors", "info", "observability", "openapi", "predict"):
+        importlib.import_module(f"diabetes_api.{module}")
 
 
 def when_ready(server):

@@ -18,6 +18,7 @@ archivo roto en disco puede tumbar el servicio: sigue la última versión compro
 import hashlib
 import io
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -60,10 +61,8 @@ class VerifiedModel:
 # ------------------------------------------------------------------ Versiones en disco
 
 def live_version_dir(model_dir=None):
-    """La carpeta de la versión publicada (o `model_dir` si ya es una carpeta de versión)."""
+    """La carpeta de la versión publicada: la que nombra el puntero live.json de MODEL_DIR."""
     model_dir = Path(model_dir) if model_dir else shared_path("MODEL_DIR")
-    if (model_dir / CARD).is_file():
-        return model_dir
     pointer = model_dir / POINTER
     if not pointer.is_file():
         raise ModelError(f"No hay ninguna versión del modelo publicada en {model_dir}. "
@@ -100,8 +99,13 @@ def read_card(folder):
     return card
 
 
-def verify_version(folder, runtime="onnx"):
-    """Comprueba una versión (ficha, sha256, versión del motor, predicción de prueba) sin servirla."""
+def verify_version(folder, runtime="onnx", isolated=False):
+    """Comprueba una versión (ficha, sha256, versión del motor, predicción de prueba) sin servirla.
+
+    `isolated=True` (el maestro de gunicorn) hace la predicción de prueba en un proceso hijo
+    desechable: si el maestro cargara onnxruntime, sus workers (creados por fork) se quedarían
+    colgados al terminar y `docker stop` esperaría hasta el SIGKILL.
+    """
     folder = Path(folder)
     card = read_card(folder)
     artifact_key, version_key, package = RUNTIMES[runtime]
@@ -124,15 +128,37 @@ def verify_version(folder, runtime="onnx"):
                          f"pero está instalado {package} {installed or '(ninguno)'}. Instala la versión de la ficha "
                          "(`make setup`) o vuelve a entrenar con `make model`.")
     verified = VerifiedModel(card=card, runtime=runtime, payload=payload, folder=folder)
-    try:
-        probability = Model(verified).engine.positive(np.array([example_row(card)]))[0]
-    except Exception as error:  # un grafo o un pickle que no carga es el mismo problema para quien sirve
-        raise ModelError(f"La versión {card['version']} no predice ({type(error).__name__}). "
-                         "Vuelve a una versión buena con `make rollback`.") from None
-    if not 0.0 <= float(probability) <= 1.0:
-        raise ModelError(f"La versión {card['version']} da una probabilidad imposible en la predicción de prueba. "
-                         "Vuelve a una versión buena con `make rollback`.")
+    problem = _in_child(_test_prediction, verified) if isolated else _test_prediction(verified)
+    if problem:
+        raise ModelError(f"La versión {card['version']} {problem}. Vuelve a una versión buena con `make rollback`.")
     return verified
+
+
+def _test_prediction(verified):
+    """None si la paciente de ejemplo da una probabilidad válida; si no, qué falla (en español)."""
+    try:
+        probability = float(Model(verified).engine.positive(np.array([example_row(verified.card)]))[0])
+    except Exception as error:  # un grafo o un pickle que no carga es el mismo problema para quien sirve
+        return f"no predice ({type(error).__name__})"
+    return None if 0.0 <= probability <= 1.0 else "da una probabilidad imposible en la predicción de prueba"
+
+
+def _in_child(function, *args):
+    """Ejecuta `function(*args)` en un proceso hijo (fork) y devuelve su texto (o None)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # el hijo: calcula, escribe la respuesta y sale sin pasar por nada más
+        try:
+            os.write(write_end, (function(*args) or "").encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return "hizo terminar el proceso de la predicción de prueba"
+    return answer or None
 
 
 def _installed(package):
@@ -172,6 +198,7 @@ class OnnxEngine:
     def __init__(self, payload):
         import onnxruntime
 
+        onnxruntime.set_default_logger_severity(3)  # solo errores: sin avisos de telemetría en el log
         options = onnxruntime.SessionOptions()
         # Un hilo: con varios workers, más hilos por sesión solo compiten por los mismos núcleos.
         options.intra_op_num_threads = 1
