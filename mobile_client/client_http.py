@@ -41,7 +41,11 @@ class ApiClient:
 
     def card(self):
         """La ficha del modelo: variables, unidades, rangos y versión."""
-        return self._request("GET", "/v1/model")
+        card = self._request("GET", "/v1/model")
+        if not (isinstance(card, dict) and isinstance(card.get("features"), list) and "version" in card):
+            raise ApiError(f"{self.base_url}/v1/model no devolvió la ficha de un modelo: ¿es de verdad la URL "
+                           "de la API de diabetes? Revisa --url.", exit_code=3)
+        return card
 
     def predict(self, patient):
         return self._request("POST", "/v1/predict", json=patient)

@@ -5,21 +5,30 @@
     python mobile_client/cliente.py --demo                 # pacientes de ejemplo
     python mobile_client/cliente.py --lote pacientes.csv   # CSV de predicciones
 
-Las variables, unidades y rangos se leen de `GET /v1/model`: el cliente no los repite.
-Códigos de salida: 0 bien, 1 datos que corregir, 2 uso incorrecto, 3 API inalcanzable o con fallos, 130 cancelado.
+También como módulo: `python -m mobile_client.cliente …`. Las variables, unidades y rangos se
+leen de `GET /v1/model`: el cliente no los repite. Códigos de salida: 0 bien, 1 datos que
+corregir, 2 uso incorrecto, 3 API inalcanzable o con fallos, 130 cancelado.
 """
 
 import argparse
+import json
+import math
 import os
 import sys
 from pathlib import Path
 
-from dotenv import dotenv_values
-
-import client_output as output
-from client_batch import default_target, predict_file, read_patients
-from client_features import InputError, ask_patient, from_pairs
-from client_http import ApiClient, ApiError
+from diabetes_api.settings import SettingsError, shared
+from mobile_client.argparse_es import SpanishArgumentParser
+from mobile_client.client_http import ApiClient, ApiError
+from mobile_client.client_patients import (
+    InputError,
+    ask_patient,
+    default_target,
+    from_pairs,
+    number,
+    predict_file,
+    read_patients,
+)
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_PATIENTS = HERE / "pacientes.csv"
@@ -27,20 +36,34 @@ URL_VARIABLE = "DIABETES_API_URL"
 
 
 def default_url():
-    """La URL de la variable de entorno o, si no, la API local con el PORT de workshop.env."""
+    """La URL de la variable de entorno o, si no, la API local en el PORT del taller (workshop.env)."""
     if os.environ.get(URL_VARIABLE):
         return os.environ[URL_VARIABLE]
-    port = dotenv_values(HERE.parent / "workshop.env").get("PORT")
-    return f"http://127.0.0.1:{port}" if port else None
+    try:
+        return f"http://127.0.0.1:{shared('PORT')}"  # solo lee el ajuste: no carga Flask ni el modelo
+    except SettingsError:
+        return None
+
+
+def seconds(text):
+    """Tipo de --timeout: segundos mayores que 0 (acepta coma decimal)."""
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"«{text}» no es un número de segundos mayor que 0")
+    return value
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = SpanishArgumentParser(
         prog="cliente.py", description="Pide a la API de diabetes el riesgo de una o varias pacientes.",
         epilog="Sin --dato, --demo ni --lote, pregunta cada dato (con su unidad y su rango).")
     parser.add_argument("--url", default=default_url(),
                         help=f"URL base de la API (por defecto ${URL_VARIABLE} o la API local de workshop.env)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SEG", help="espera máxima por petición")
+    parser.add_argument("--timeout", type=seconds, default=10.0, metavar="SEG",
+                        help="espera máxima por petición (por defecto 10)")
     parser.add_argument("--json", action="store_true", help="salida en JSON, para otros programas")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dato", action="append", metavar="NOMBRE=VALOR",
@@ -57,10 +80,10 @@ def parse_args(argv):
     return args
 
 
-def run(args, client):
-    card = client.card()
+# ------------------------------------------------------------------ Modos
+
+def run(args, client, card):
     features = card["features"]
-    client.features = features
     if args.demo:
         return run_demo(args, client, features)
     if args.lote:
@@ -72,13 +95,13 @@ def run(args, client):
         say(f"API: {client.base_url} · modelo {card['version']}")
         patient = ask_patient(features, ask=lambda prompt: _ask(prompt, args.json), say=say)
     result = client.predict(patient)
-    print(output.as_json(result) if args.json else output.single(result))
+    print(as_json(result) if args.json else single(result))
     return 0
 
 
 def run_demo(args, client, features):
     rows, patients = read_patients(SAMPLE_PATIENTS, features)
-    names = [row.get("paciente") or f"Paciente {number}" for number, row in enumerate(rows, start=1)]
+    names = [row.get("paciente") or f"Paciente {line}" for line, row in enumerate(rows, start=1)]
     if not args.json:
         print(f"Pacientes de ejemplo ({SAMPLE_PATIENTS.name}) → {client.base_url}")
     width = max(len(name) for name in names)
@@ -86,9 +109,9 @@ def run_demo(args, client, features):
     for name, patient in zip(names, patients, strict=True):
         results.append(client.predict(patient))
         if not args.json:
-            print(output.demo_line(name, results[-1], width), flush=True)
+            print(demo_line(name, results[-1], width), flush=True)
     if args.json:
-        print(output.as_json([{"paciente": name, **result} for name, result in zip(names, results, strict=True)]))
+        print(as_json([{"paciente": name, **result} for name, result in zip(names, results, strict=True)]))
     else:
         print(f"Modelo: {results[-1]['model_version']}")
     return 0
@@ -99,7 +122,7 @@ def run_batch(args, client, features):
     count, version = predict_file(client, args.lote, target, features)
     stream = sys.stderr if str(target) == "-" else sys.stdout  # con '-', la pantalla es para el CSV
     if args.json:
-        print(output.as_json({"archivo": str(target), "filas": count, "model_version": version}), file=stream)
+        print(as_json({"archivo": str(target), "filas": count, "model_version": version}), file=stream)
     else:
         print(f"{count} predicciones escritas en «{target}» (modelo {version}).", file=stream)
     return 0
@@ -112,14 +135,52 @@ def _ask(prompt, to_stderr):
     return input()
 
 
+# ------------------------------------------------------------------ Salida: frases en español o JSON
+
+def percent(probability):
+    """0.7234 → «72,3 %»."""
+    return f"{number(round(probability * 100, 1))} %"
+
+
+def single(result):
+    return (f"Resultado: {result['label']}\n"
+            f"Probabilidad de diabetes: {percent(result['probability'])}\n"
+            f"Modelo: {result['model_version']}")
+
+
+def demo_line(name, result, width):
+    """Una fila de la demo: nombre, riesgo y probabilidad alineados."""
+    return f"  {name:<{width}}  {result['label']:<26} {percent(result['probability']):>7}"
+
+
+def field_errors(message, details, features):
+    """El mensaje de la API y, debajo, un campo por línea con su etiqueta en español."""
+    labels = {feature["name"]: feature["label"] for feature in features}
+    lines = [message]
+    if details:
+        lines.append("Corrige estos datos:")
+    for detail in details:
+        field = str(detail.get("field", ""))
+        label = labels.get(field)
+        name = f"{label} ({field})" if label else field or "petición"
+        where = f"Fila {detail['row']}, " if "row" in detail else ""
+        lines.append(f"  - {where}{name}: {detail.get('message', '')}")
+    return "\n".join(lines)
+
+
+def as_json(data):
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
 def main(argv=None):
     args = parse_args(argv)
     client = ApiClient(args.url, timeout=args.timeout)
-    client.features = []
+    card = {}
     try:
-        return run(args, client)
+        card = client.card()
+        return run(args, client, card)
     except ApiError as error:
-        print(output.field_errors(str(error), error.details, client.features), file=sys.stderr)
+        print(field_errors(str(error), error.details, card.get("features", [])), file=sys.stderr)
         return error.exit_code
     except InputError as error:
         print(error, file=sys.stderr)

@@ -4,10 +4,15 @@
     python mobile_client/serve_api.py --keep --app-url          # sirve hasta Ctrl+C
     python mobile_client/serve_api.py --start-with "make docker-run" --stop-with "make docker-stop" -- …
 
-Si la API ya responde en http://127.0.0.1:<PORT> (workshop.env, o la variable PORT), se usa tal
-cual y no se para al final. Lo que este script arranca se para por su PID (SIGTERM y, si no
-acaba, SIGKILL) también ante un error, Ctrl+C o SIGTERM. La orden recibe DIABETES_API_URL.
-Con --start-with, la API la arranca esa orden (p. ej. un contenedor Docker) y --stop-with la para.
+Puerto, ruta de salud y archivo del PID salen de `diabetes_api.settings` (variables PORT,
+HEALTH_PATH y PIDFILE, o workshop.env). Si la API ya responde en http://127.0.0.1:<PORT>, se usa
+tal cual y no se para al final. Si no, gunicorn arranca con `--pid <PIDFILE>`, el archivo en el que
+`make reload` busca su maestro. La orden recibe DIABETES_API_URL. Con --start-with, la API la
+arranca esa orden (p. ej. un contenedor Docker) y --stop-with la para.
+
+Ctrl+C (o SIGTERM) es la forma normal de acabar: para por su PID solo lo que arrancó (SIGTERM y,
+si no acaba, SIGKILL) y sale con 0; si cortó la orden a medias, con el código de la orden.
+Un error también para lo arrancado.
 """
 
 import argparse
@@ -20,17 +25,50 @@ import time
 from pathlib import Path
 
 import requests
-from dotenv import dotenv_values
+
+from diabetes_api.settings import SettingsError, shared, shared_path
+from mobile_client.argparse_es import SpanishArgumentParser
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = dotenv_values(ROOT / "workshop.env")
 GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"
 START_TIMEOUT = 30  # segundos
+STOP_TIMEOUT = 15  # segundos antes de SIGKILL (más que el graceful_timeout de gunicorn.conf.py)
 
 
-def healthy(url):
+class StopRequested(KeyboardInterrupt):
+    """Ctrl+C o SIGTERM: la parada normal. `code` es el de la orden si se cortó a medias."""
+
+    def __init__(self, code=0):
+        super().__init__(code)
+        self.code = code
+
+
+stopping = False  # tras la primera señal, o al empezar a parar, las siguientes no cortan la parada
+
+
+def _stop_requested(_signum, _frame):
+    # Manejador de SIGINT y SIGTERM. No se cambia a SIG_IGN: con otra señal ya pendiente, Python
+    # lanzaría «OSError: Signal 15 ignored due to race condition» en mitad de la parada.
+    global stopping
+    if not stopping:
+        stopping = True
+        raise StopRequested
+
+
+def settings():
+    """(puerto, ruta de salud, archivo del PID) del taller; un ajuste imposible termina con una frase."""
     try:
-        return requests.get(url + SHARED["HEALTH_PATH"], timeout=2).status_code == 200
+        port, health, pidfile = shared("PORT"), shared("HEALTH_PATH"), shared_path("PIDFILE")
+    except SettingsError as error:
+        sys.exit(str(error))
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        sys.exit(f"PORT={port!r} no es un puerto: usa un número entre 1 y 65535, p. ej. `make app PORT=9000`.")
+    return int(port), health, pidfile
+
+
+def healthy(url, health):
+    try:
+        return requests.get(url + health, timeout=2).status_code == 200
     except requests.RequestException:
         return False
 
@@ -41,10 +79,23 @@ def port_in_use(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_api(port, log):
+def running_pid(pidfile):
+    """El PID del archivo si ese proceso vive (p. ej. otro `make app`); si no, None."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def start_api(port, log, pidfile):
     """Lanza gunicorn (en su propia sesión: Ctrl+C lo recibe este script, que lo para con orden)."""
-    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-               "--bind", f"127.0.0.1:{port}", "diabetes_api:create_app()"]
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
+               "--pid", str(pidfile), "diabetes_api:create_app()"]
+    if log != "-":
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
     output = None if log == "-" else open(log, "ab")  # el hijo hereda el descriptor; aquí se cierra
     try:
         return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
@@ -53,93 +104,123 @@ def start_api(port, log):
             output.close()
 
 
-def wait_until_healthy(url, process, log):
+def wait_until_healthy(url, health, process, log):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"La API no arrancó (código {process.returncode}). Mira su registro: {shown(log)}")
-        if healthy(url):
+        if healthy(url, health):
             return
         time.sleep(0.2)
     sys.exit(f"La API no respondió en {START_TIMEOUT} s. Mira su registro: {shown(log)}")
 
 
-def stop(process):
+def stop(process, pidfile):
+    """Para lo que arrancamos, por su PID, y borra su archivo de PID si quedó (tras un SIGKILL)."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.terminate()
         try:
-            process.wait(15)
+            process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+    try:
+        if pidfile.read_text().strip() == str(process.pid):
+            pidfile.unlink()
+    except OSError:
+        pass  # gunicorn ya lo borró al parar con orden
     print(f"API parada (PID {process.pid}).", flush=True)
 
 
+def run_command(command, url):
+    """Ejecuta la orden con DIABETES_API_URL y devuelve su código de salida."""
+    child = subprocess.Popen(command, env={**os.environ, "DIABETES_API_URL": url})
+    try:
+        return child.wait()
+    except StopRequested:
+        try:
+            child.wait(2)  # Ctrl+C en la terminal también le llega a la orden, que suele acabar sola
+        except subprocess.TimeoutExpired:
+            child.terminate()  # un SIGTERM solo nos llegó a nosotros: se lo pasamos
+            try:
+                child.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(5)
+        raise StopRequested(child.returncode if child.returncode >= 0 else 128 - child.returncode) from None
+
+
 def shown(path):
-    """La ruta del registro como la escribiría una persona: relativa si está por debajo de aquí."""
-    if path == "-":
+    """La ruta como la escribiría una persona: relativa si está por debajo de aquí."""
+    if str(path) == "-":
         return "esta terminal"
     relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
+    return str(path) if relative.startswith("..") else relative
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description="Asegura una API local en marcha mientras dura una orden.")
+    parser = SpanishArgumentParser(prog="serve_api.py",
+                                   description="Asegura una API local en marcha mientras dura una orden.")
     parser.add_argument("--keep", action="store_true", help="tras la orden, sigue sirviendo hasta Ctrl+C")
     parser.add_argument("--app-url", action="store_true", help="muestra la URL de la app web (/app/)")
-    parser.add_argument("--log", default=str(ROOT / "results" / "api.log"),
+    parser.add_argument("--log", metavar="ARCHIVO", default=str(ROOT / "results" / "api.log"),
                         help="registro de gunicorn ('-' = esta terminal; por defecto results/api.log)")
-    parser.add_argument("--start-with", help="orden que arranca la API en lugar de gunicorn local (p. ej. Docker)")
-    parser.add_argument("--stop-with", help="orden que para lo que arrancó --start-with")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="orden a ejecutar (tras --)")
+    parser.add_argument("--start-with", metavar="ORDEN",
+                        help="orden que arranca la API en lugar de gunicorn local (p. ej. Docker)")
+    parser.add_argument("--stop-with", metavar="ORDEN", help="orden que para lo que arrancó --start-with")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- ORDEN",
+                        help="orden a ejecutar con la API en marcha (recibe DIABETES_API_URL)")
     args = parser.parse_args(argv)
     args.command = args.command[1:] if args.command[:1] == ["--"] else args.command
     return args
 
 
 def main(argv=None):
+    global stopping
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # SIGTERM también pasa por `finally`
-    port = int(os.environ.get("PORT") or SHARED["PORT"])
+    port, health, pidfile = settings()
     url = f"http://127.0.0.1:{port}"
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_requested)
     process = None
     external = False
     try:
-        if healthy(url):
+        if healthy(url, health):
             print(f"La API ya responde en {url}: la uso tal cual (no la arranco ni la paro).", flush=True)
         elif port_in_use(port):
-            sys.exit(f"El puerto {port} está ocupado por otro programa que no es la API. "
-                     "Libéralo o usa otro puerto (p. ej. `make demo-client PORT=9000`).")
+            sys.exit(f"El puerto {port} está ocupado por otro programa que no es la API: ciérralo o elige otro "
+                     "puerto con la variable PORT, p. ej. `make app PORT=9000`.")
         elif args.start_with:
             external = True
-            if subprocess.call(args.start_with, shell=True, cwd=ROOT) != 0 or not healthy(url):
+            if subprocess.call(args.start_with, shell=True, cwd=ROOT) != 0 or not healthy(url, health):
                 sys.exit(f"La API no arrancó con «{args.start_with}». Revisa los mensajes de arriba.")
         else:
-            if args.log != "-":
-                Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+            if (pid := running_pid(pidfile)) is not None:
+                sys.exit(f"Otro gunicorn (PID {pid}) usa ya el archivo de PID {shown(pidfile)}: páralo o indica "
+                         "otro con la variable PIDFILE, p. ej. `make app PORT=9000 PIDFILE=results/api-9000.pid`.")
             print(f"Arrancando la API con gunicorn en {url} (registro: {shown(args.log)})…", flush=True)
-            process = start_api(port, args.log)
-            wait_until_healthy(url, process, args.log)
-        code = subprocess.call(args.command, env={**os.environ, "DIABETES_API_URL": url}) if args.command else 0
+            process = start_api(port, args.log, pidfile)
+            wait_until_healthy(url, health, process, args.log)
+        code = run_command(args.command, url) if args.command else 0
         if args.app_url:
             print(f"App web «Diabetes Prediction»: {url}/app/  (ábrela en el navegador)", flush=True)
-        if args.keep and external and code == 0:
-            print("Sirviendo la API. Pulsa Ctrl+C para pararla.", flush=True)
-            while healthy(url):
+        if args.keep and code == 0 and (external or process is not None):
+            follow = f" Peticiones: tail -f {shown(args.log)}" if process is not None and args.log != "-" else ""
+            print(f"Sirviendo la API. Pulsa Ctrl+C para pararla.{follow}", flush=True)
+            if process is not None:
+                process.wait()
+                sys.exit(f"La API terminó sola (código {process.returncode}). Mira su registro: {shown(args.log)}")
+            while healthy(url, health):
                 time.sleep(2)
             sys.exit("La API dejó de responder.")
-        if args.keep and process is not None and code == 0:
-            follow = "" if args.log == "-" else f" Peticiones: tail -f {shown(args.log)}"
-            print(f"Sirviendo la API. Pulsa Ctrl+C para pararla.{follow}", flush=True)
-            process.wait()
-            sys.exit(f"La API terminó sola (código {process.returncode}). Mira su registro: {shown(args.log)}")
         return code
-    except KeyboardInterrupt:
+    except StopRequested as stop_request:
         print("\nParando…", flush=True)
-        return 130
+        return stop_request.code
     finally:
+        stopping = True  # que ninguna señal corte la parada a medias
         if process is not None:
-            stop(process)
+            stop(process, pidfile)
         if external and args.stop_with:
             subprocess.call(args.stop_with, shell=True, cwd=ROOT)
 

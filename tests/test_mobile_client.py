@@ -1,4 +1,8 @@
-"""Cliente de línea de órdenes contra la API real (gunicorn en 127.0.0.1), ejecutado como proceso."""
+"""Cliente de línea de órdenes contra la API real (gunicorn en 127.0.0.1), ejecutado como proceso.
+
+Se ejecuta como archivo (`python mobile_client/cliente.py`, como en el Makefile) y como módulo
+(`python -m mobile_client.cliente`). Las pruebas de ayuda y errores de uso no necesitan la API.
+"""
 
 import csv
 import json
@@ -17,9 +21,11 @@ SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
 
 
 @pytest.fixture(scope="module")
-def api_url(model_dir, tmp_path_factory):
-    env = {"MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off"}
-    with running_gunicorn(tmp_path_factory.mktemp("api-cliente"), env=env) as (url, _process):
+def api_url(served_model_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api-cliente")
+    env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
+           "PIDFILE": str(folder / "gunicorn.pid")}  # cada servidor de prueba, su archivo de PID
+    with running_gunicorn(folder, env=env) as (url, _process):
         yield url
 
 
@@ -127,7 +133,7 @@ def test_batch_with_wrong_columns_names_them(api_url, card, tmp_path):
     assert_clean(result)
 
 
-def test_server_down_explains_what_to_check(model_dir):
+def test_server_down_explains_what_to_check():
     url = f"http://127.0.0.1:{free_port()}"
     result = run_client("--url", url, "--demo")
     assert result.returncode == 3
@@ -166,3 +172,74 @@ def test_ctrl_c_ends_without_traceback(api_url):
             process.wait(5)
     assert process.returncode == 130
     assert "Cancelado." in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e999"])
+def test_non_finite_values_are_data_to_fix(api_url, card, text):
+    _name, patient = samples(card)[0]
+    feature = card["features"][1]
+    others = as_flags({name: value for name, value in patient.items() if name != feature["name"]})
+    result = run_client("--url", api_url, *others, "--dato", f"{feature['name']}={text}")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"«{text}» no es un número válido para {feature['label']} ({feature['name']})" in result.stderr
+    assert_clean(result)
+
+
+def test_non_finite_value_in_a_batch_names_row_and_field(api_url, card, tmp_path):
+    feature = card["features"][-2]
+    source, target = tmp_path / "nan.csv", tmp_path / "out.csv"
+    with SAMPLES.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[2][feature["name"]] = "NaN"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = run_client("--url", api_url, "--lote", str(source), "--salida", str(target))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"Fila 4 de «{source}»: «NaN» no es un número válido para {feature['label']} "
+                                    f"({feature['name']})")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not target.exists()
+    assert_clean(result)
+
+
+def test_runs_as_a_module_too(api_url, card):
+    result = subprocess.run([sys.executable, "-m", "mobile_client.cliente", "--url", api_url, "--demo", "--json"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert [answer["paciente"] for answer in json.loads(result.stdout)] == [name for name, _ in samples(card)]
+
+
+ENGLISH = ["usage:", "options:", "positional arguments", "show this help message and exit", "argument ",
+           "not allowed with", "invalid", "expected one argument", "unrecognized arguments", "required"]
+
+
+@pytest.mark.parametrize("module", ["mobile_client.cliente", "mobile_client.serve_api"])
+def test_help_is_in_spanish(module):
+    result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("uso: ") and "\nopciones:\n" in result.stdout
+    assert "muestra esta ayuda y termina" in result.stdout
+    assert not [word for word in ENGLISH if word in result.stdout]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--demo", "--lote", "x.csv"], "argumento --lote: no se puede usar junto con --demo"),
+    (["--timeout", "pronto"], "argumento --timeout: «pronto» no es un número de segundos mayor que 0"),
+    (["--timeout", "nan"], "argumento --timeout: «nan» no es un número de segundos mayor que 0"),
+    (["--url"], "argumento --url: le falta su valor"),
+    (["--demo", "--sobra"], "argumentos desconocidos: --sobra"),
+    (["--salida", "x.csv"], "--salida solo tiene sentido con --lote"),
+])
+def test_usage_errors_are_in_spanish(args, expected):
+    result = run_client(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("uso: cliente.py ")
+    assert result.stderr.strip().splitlines()[-1] == f"cliente.py: error: {expected}"
+    assert not [word for word in ENGLISH if word in result.stderr]
+    assert_clean(result)

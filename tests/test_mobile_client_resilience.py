@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,9 +25,11 @@ SAMPLE_NAMES = ["Ana", "Lucía", "Carmen", "Marta", "Rosa"]
 
 
 @pytest.fixture(scope="module")
-def api_url(model_dir, tmp_path_factory):
-    env = {"MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off"}
-    with running_gunicorn(tmp_path_factory.mktemp("api-reintentos"), env=env) as (url, _process):
+def api_url(served_model_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api-reintentos")
+    env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
+           "PIDFILE": str(folder / "gunicorn.pid")}  # cada servidor de prueba, su archivo de PID
+    with running_gunicorn(folder, env=env) as (url, _process):
         yield url
 
 
@@ -113,48 +116,157 @@ def test_timeout_is_explained(api_url):
     assert "Traceback" not in result.stderr
 
 
+class OtherService(BaseHTTPRequestHandler):
+    """Otro servicio JSON en la URL equivocada: responde 200 a todo, pero no es la API de diabetes."""
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "16")
+        self.end_headers()
+        self.wfile.write(b'{"status": "ok"}')
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_json_service_that_is_not_the_api_is_explained():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OtherService)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        result = run([sys.executable, str(CLIENT), "--url", url, "--demo"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        f"{url}/v1/model no devolvió la ficha de un modelo: ¿es de verdad la URL de la API de diabetes? Revisa --url."]
+
+
 def port_open(port):
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_serve_api_starts_runs_the_demo_and_stops_what_it_started(model_dir, tmp_path):
+def serve_env(tmp_path, port, model_dir):
+    """Entorno de serve_api.py: su puerto y su archivo de PID (no los del taller) y un solo worker."""
+    return {"PORT": str(port), "MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1",
+            "PIDFILE": str(tmp_path / "gunicorn.pid")}
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_api_starts_runs_the_demo_and_stops_what_it_started(served_model_dir, tmp_path):
     port = free_port()
     command = [sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
                sys.executable, str(CLIENT), "--demo"]
-    result = run(command, env={"PORT": str(port), "MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1"})
+    result = run(command, env=serve_env(tmp_path, port, served_model_dir))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Arrancando la API con gunicorn en http://127.0.0.1:{port}" in result.stdout
     assert all(name in result.stdout for name in SAMPLE_NAMES)
     assert "API parada (PID" in result.stdout
     assert not port_open(port)
+    assert not (tmp_path / "gunicorn.pid").exists()
 
 
-def test_serve_api_reuses_a_running_api_and_leaves_it_running(api_url):
+def test_serve_api_reuses_a_running_api_and_leaves_it_running(api_url, tmp_path):
     port = api_url.rsplit(":", 1)[1]
     result = run([sys.executable, str(SERVE), "--app-url", "--", sys.executable, str(CLIENT), "--demo"],
-                 env={"PORT": port})
+                 env={"PORT": port, "PIDFILE": str(tmp_path / "gunicorn.pid")})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ya responde" in result.stdout and "API parada" not in result.stdout
     assert f"{api_url}/app/" in result.stdout
     assert requests.get(api_url + "/v1/model", timeout=5).status_code == 200
 
 
-def test_serve_api_keeps_serving_the_web_app_until_ctrl_c(model_dir, tmp_path):
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1"}
+# Cada paso: (señal, texto de la salida que se espera antes de enviarla).
+STOPS = {"ctrl-c": [(signal.SIGINT, None)],
+         "sigterm": [(signal.SIGTERM, None)],
+         "ctrl-c-y-sigterm-a-la-vez": [(signal.SIGINT, None), (signal.SIGTERM, None)],
+         "otro-ctrl-c-mientras-para": [(signal.SIGINT, None), (signal.SIGINT, "Parando")]}
+
+
+@pytest.mark.parametrize("steps", STOPS.values(), ids=STOPS.keys())
+def test_serve_api_keeps_serving_until_stopped_and_then_exits_0(served_model_dir, tmp_path, steps):
+    port, pidfile = free_port(), tmp_path / "gunicorn.pid"
+    env = {**os.environ, **serve_env(tmp_path, port, served_model_dir)}
     env.pop("DIABETES_API_URL", None)
     process = subprocess.Popen([sys.executable, str(SERVE), "--keep", "--app-url", "--log", str(tmp_path / "api.log")],
                                cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    master = None
     try:
         lines = [process.stdout.readline() for _ in range(3)]
         assert f"http://127.0.0.1:{port}/app/" in lines[1] and "Ctrl+C" in lines[2], lines
         page = requests.get(f"http://127.0.0.1:{port}/app/", timeout=5)
         assert page.status_code == 200 and "Diabetes Prediction" in page.text
-        process.send_signal(signal.SIGINT)
+        # El maestro de gunicorn escribió su PID donde dice PIDFILE (lo que usa `make reload`) y es hijo de serve_api.
+        master = int(pidfile.read_text())
+        assert f"PPid:\t{process.pid}\n" in Path(f"/proc/{master}/status").read_text()
+        seen = ""
+        for sig, after in steps:  # una segunda señal no debe cortar la parada ni dejar gunicorn suelto
+            while after and after not in seen:
+                seen += process.stdout.readline() or pytest.fail(f"serve_api.py terminó sin escribir {after!r}")
+            process.send_signal(sig)
+        output, _ = process.communicate(timeout=30)
+        output = seen + output
+    finally:
+        stop(process)
+        if master and alive(master):
+            os.kill(master, signal.SIGKILL)
+    assert process.returncode == 0, output
+    assert f"API parada (PID {master})." in output and "Traceback" not in output
+    assert not alive(master) and not port_open(port) and not pidfile.exists()
+
+
+def test_ctrl_c_during_the_command_cancels_it_and_stops_the_api(served_model_dir, tmp_path):
+    port = free_port()
+    env = {**os.environ, **serve_env(tmp_path, port, served_model_dir)}
+    env.pop("DIABETES_API_URL", None)
+    # Como en una terminal: serve_api.py y el cliente en un grupo de procesos que recibe Ctrl+C entero.
+    process = subprocess.Popen([sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
+                                sys.executable, str(CLIENT)], cwd=ROOT, env=env, text=True, start_new_session=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        while "modelo" not in (line := process.stdout.readline()):  # el cliente ya pregunta el primer dato
+            assert line, "serve_api.py terminó antes de que el cliente preguntara"
+        os.killpg(process.pid, signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     finally:
         stop(process)
-    assert process.returncode == 130
-    assert "API parada (PID" in output and "Traceback" not in output
+    assert process.returncode == 130, output  # el código del cliente: la orden no terminó
+    assert "Cancelado." in output and "API parada (PID" in output and "Traceback" not in output
     assert not port_open(port)
+
+
+def test_port_taken_by_another_program_names_the_variable(tmp_path):
+    with socket.socket() as other:  # «otro programa»: escucha en el puerto pero no es la API
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = run([sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
+                      sys.executable, str(CLIENT), "--demo"], env=serve_env(tmp_path, port, "no-se-usa"))
+        assert port_open(port)  # no se tocó
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"El puerto {port} está ocupado por otro programa que no es la API: ciérralo o elige otro puerto con "
+        "la variable PORT, p. ej. `make app PORT=9000`."]
+
+
+def test_pidfile_of_a_running_server_is_not_overwritten(tmp_path):
+    pidfile = tmp_path / "gunicorn.pid"
+    pidfile.write_text(f"{os.getpid()}\n")  # un proceso vivo: esta misma prueba
+    result = run([sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
+                  sys.executable, str(CLIENT), "--demo"], env=serve_env(tmp_path, free_port(), "no-se-usa"))
+    assert result.returncode == 1
+    assert "Arrancando" not in result.stdout
+    assert f"Otro gunicorn (PID {os.getpid()}) usa ya el archivo de PID" in result.stderr
+    assert "PIDFILE" in result.stderr and "Traceback" not in result.stderr
+    assert pidfile.read_text() == f"{os.getpid()}\n"

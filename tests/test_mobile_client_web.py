@@ -23,9 +23,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def api_url(model_dir, tmp_path_factory):
-    env = {"MODEL_DIR": str(model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off"}
-    with running_gunicorn(tmp_path_factory.mktemp("api-web"), env=env) as (url, _process):
+def api_url(served_model_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api-web")
+    env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
+           "PIDFILE": str(folder / "gunicorn.pid")}  # cada servidor de prueba, su archivo de PID
+    with running_gunicorn(folder, env=env) as (url, _process):
         yield url
 
 
