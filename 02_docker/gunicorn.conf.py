@@ -35,7 +35,7 @@ def _env_int(name, default, minimum=0):
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not raw.isdecimal() or int(raw) < minimum:
         sys.exit(f"Error de configuración: {name} debe ser un entero mayor o igual que {minimum} (valor: {raw!r}).")
     return int(raw)
 
@@ -46,7 +46,7 @@ def _port():
         raw = shared("PORT").strip()
     except SettingsError as error:
         sys.exit(f"Error de configuración: {error}")
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not raw.isdecimal() or not 0 < int(raw) < 65536:
         sys.exit(f"Error de configuración: PORT debe ser un puerto entre 1 y 65535 (valor: {raw!r}).")
     return int(raw)
 
@@ -150,8 +150,9 @@ loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 
 try:
     pidfile = str(shared_path("PIDFILE"))
-except SettingsError as error:
-    sys.exit(f"Error de configuración: {error}")
+    os.makedirs(os.path.dirname(pidfile), exist_ok=True)  # gunicorn lo escribe antes de los ganchos
+except (SettingsError, OSError) as error:
+    sys.exit(f"Error de configuración: no se puede preparar el PIDFILE ({error}).")
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
@@ -169,7 +170,6 @@ def on_starting(server):
     Si algo falla, gunicorn termina con un único «Error: <mensaje>» en español (StartupError es
     un RuntimeError), en vez de que cada worker falle a la vez con su propio traceback.
     """
-    os.makedirs(os.path.dirname(pidfile), exist_ok=True)
     hold(_verify())
     # Flask y el código de la API, importados una vez en el maestro: los workers nacen por fork
     # con ellos. onnxruntime NO: cargado en el maestro, los workers se cuelgan al terminar.

@@ -1,24 +1,25 @@
-"""Fixtures comunes: el modelo entrenado y su ficha."""
+"""Fixtures comunes: la versión publicada del modelo, su ficha, la app de Flask y carpetas privadas
+del modelo (MODEL_DIR con live.json + versions/) para los servidores reales."""
 
 import json
-import sys
 
 import pytest
 
-from support import ROOT, SHARED
+from support import ROOT, SHARED, model_home
 
 MODEL_DIR = ROOT / SHARED["MODEL_DIR"]
 
 
 @pytest.fixture(scope="session")
 def model_dir():
-    """La carpeta del modelo del taller; lo entrena si falta (como `make model`)."""
-    if not (MODEL_DIR / "model.json").is_file():
-        sys.path.insert(0, str(ROOT / "00_intro"))
-        import train
+    """La carpeta de la versión publicada del taller (MODEL_DIR/versions/<versión>, con model.json,
+    model.onnx, model.joblib y metrics.json). Si no hay ninguna publicada, entrena y publica la de
+    referencia (como `make model`)."""
+    from diabetes_model import train, versions
 
-        train.train(output_dir=MODEL_DIR, log=lambda *_: None)
-    return MODEL_DIR
+    if versions.live_version(MODEL_DIR) is None:
+        train.train(output_dir=MODEL_DIR, publish=True, log=lambda *_: None)
+    return versions.version_dir(MODEL_DIR, versions.live_version(MODEL_DIR))
 
 
 @pytest.fixture(scope="session")
@@ -28,14 +29,27 @@ def card(model_dir):
 
 
 @pytest.fixture()
-def app(model_dir):
+def app(served_model_dir):
     """La aplicación Flask de la etapa 01 con el modelo del taller (como en el tutorial de Flask)."""
     from diabetes_api import create_app
 
-    return create_app({"MODEL_DIR": model_dir, "TESTING": True})
+    return create_app({"MODEL_DIR": served_model_dir, "TESTING": True})
 
 
 @pytest.fixture()
 def client(app):
     """Cliente HTTP de pruebas de Flask: peticiones reales a la app, sin abrir un puerto."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def served_model_dir(model_dir, tmp_path_factory):
+    """Un MODEL_DIR privado con la versión del taller publicada, para la app y los servidores reales. NO se modifica:
+    las pruebas no dependen de lo que otra persona (o `make model`) publique a la vez en 00_intro/model."""
+    return model_home(model_dir, tmp_path_factory.mktemp("modelo-servido"))
+
+
+@pytest.fixture()
+def fresh_model_dir(model_dir, tmp_path):
+    """Un MODEL_DIR privado solo para esta prueba: se puede dañar, borrar o republicar."""
+    return model_home(model_dir, tmp_path / "modelo")

@@ -1,18 +1,25 @@
-"""Ayudas compartidas por las pruebas: rutas, requisitos de CI y servidores reales en 127.0.0.1.
+"""Ayudas compartidas por las pruebas: rutas, requisitos de CI, servidores reales en 127.0.0.1,
+versiones del modelo en carpetas privadas, carga constante y clientes lentos.
 
-Todo lo que se arranca aquí se para por su PID, también cuando la prueba falla.
+Todo lo que se arranca aquí se para por su PID, también cuando la prueba falla. Las cargas y las
+esperas están acotadas en número y en tiempo.
 """
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from dotenv import dotenv_values
@@ -23,6 +30,8 @@ HEALTH_PATH = SHARED["HEALTH_PATH"]
 GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+
+# ------------------------------------------------------------------ Requisitos
 
 def need(available, reason):
     """Salta la prueba si falta una herramienta; con CI=true, falla: en CI no se salta nada."""
@@ -37,6 +46,14 @@ def have(command):
     return shutil.which(command) is not None
 
 
+def spanish(number, decimals=0):
+    """Un número en formato español: 1.234,5."""
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+# ------------------------------------------------------------------ Procesos y servidores
+
 def free_port():
     """Un puerto TCP libre en 127.0.0.1."""
     with socket.socket() as sock:
@@ -45,7 +62,7 @@ def free_port():
 
 
 def wait_healthy(base_url, process=None, timeout=30.0):
-    """Espera (con límite) a que `GET /health` responda 200; falla con el log si el proceso muere."""
+    """Espera (con límite) a que el servidor RESPONDA 200 en HEALTH_PATH; falla con el log si el proceso muere."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -59,35 +76,61 @@ def wait_healthy(base_url, process=None, timeout=30.0):
     raise TimeoutError(f"{base_url}{HEALTH_PATH} no respondió en {timeout} s")
 
 
-def read_log(process):
+def read_log(process, tail=6000):
+    """El final del log de un proceso que arrancamos (entero con tail=None)."""
     log = getattr(process, "log_path", None)
-    return Path(log).read_text(errors="replace")[-4000:] if log and Path(log).exists() else ""
+    text = Path(log).read_text(errors="replace") if log and Path(log).exists() else ""
+    return text[-tail:] if tail else text
 
 
 def stop(process, timeout=10.0):
-    """Para un proceso que arrancamos (SIGTERM, y SIGKILL si no acaba)."""
+    """Para por su PID un proceso que arrancamos: SIGTERM y, si no acaba a tiempo, SIGKILL."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        os.kill(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.kill(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+def run_to_exit(command, env=None, timeout=60.0):
+    """Ejecuta una orden que debe terminar sola (p. ej. un servidor que se niega a arrancar).
+
+    Si no termina a tiempo, la para por su PID. Devuelve (código, stdout, stderr); el código es
+    None si hubo que pararla.
+    """
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+        return process.returncode, out, err
+    except subprocess.TimeoutExpired:
+        stop(process)
+        out, err = process.communicate()
+        return None, out, err
+
+
+def gunicorn_command(port, *args):
+    """gunicorn con el `gunicorn.conf.py` real; --bind en 127.0.0.1 gana al 0.0.0.0 del archivo."""
+    return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
+            *args, "diabetes_api:create_app()"]
 
 
 @contextmanager
 def running_gunicorn(tmp_path, *, port=None, env=None, args=()):
-    """Arranca gunicorn con el `gunicorn.conf.py` real en 127.0.0.1 y lo para al salir.
+    """Arranca gunicorn con el `gunicorn.conf.py` real en 127.0.0.1, espera a que responda y lo para al salir.
 
-    Devuelve (base_url, process). El log queda en tmp_path/gunicorn-<puerto>.log.
+    Devuelve (base_url, process). El log queda en tmp_path/gunicorn-<puerto>.log y el PID del
+    maestro en tmp_path/gunicorn-<puerto>.pid (cada servidor, el suyo: varios a la vez no chocan).
     """
     port = port or free_port()
     log_path = Path(tmp_path) / f"gunicorn-{port}.log"
-    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-               "--bind", f"127.0.0.1:{port}", *args, "diabetes_api:create_app()"]
-    full_env = {**os.environ, "PORT": str(port), **(env or {})}
+    full_env = {**os.environ, "PORT": str(port), "PIDFILE": str(Path(tmp_path) / f"gunicorn-{port}.pid"),
+                **(env or {})}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(gunicorn_command(port, *args), cwd=ROOT, env=full_env, stdout=log,
+                                   stderr=subprocess.STDOUT)
     process.log_path = log_path
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -95,3 +138,291 @@ def running_gunicorn(tmp_path, *, port=None, env=None, args=()):
         yield base_url, process
     finally:
         stop(process)
+
+
+def worker_pids(master_pid):
+    """Los PID de los workers (hijos) del maestro de gunicorn."""
+    return {child.pid for child in psutil.Process(master_pid).children()}
+
+
+def wait_workers_replaced(master_pid, old, count, timeout=30.0):
+    """Espera (con límite) a que el maestro tenga `count` workers y ninguno de `old`; devuelve los nuevos."""
+    def replaced():
+        pids = worker_pids(master_pid)
+        return pids if len(pids) == count and not pids & set(old) else None
+    return wait_until(replaced, timeout, f"los workers {sorted(old)} no fueron sustituidos en {timeout} s")
+
+
+def reload_workers(master, timeout=30.0):
+    """SIGHUP al maestro de gunicorn y espera (acotada) a que TODOS sus workers sean nuevos.
+
+    Devuelve (enviado, renovados): dos instantes de time.monotonic(). Desde `renovados`, cada
+    respuesta viene de un worker nacido después del SIGHUP.
+    """
+    old = worker_pids(master.pid)
+    os.kill(master.pid, signal.SIGHUP)
+    sent = time.monotonic()
+    wait_workers_replaced(master.pid, old, count=len(old), timeout=timeout)
+    return sent, time.monotonic()
+
+
+def wait_until(condition, timeout, message):
+    """Repite `condition()` hasta que dé algo verdadero (y lo devuelve) o se agote el tiempo."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(message)
+
+
+def wait_for_log(process, text, count=1, timeout=30.0):
+    """Espera (con límite) a que el log del proceso contenga `text` al menos `count` veces; devuelve cuántas."""
+    deadline = time.monotonic() + timeout
+    while read_log(process, None).count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return read_log(process, None).count(text)
+
+
+# ------------------------------------------------------------------ Versiones del modelo (MODEL_DIR)
+#
+# Disposición: MODEL_DIR/live.json (puntero) y MODEL_DIR/versions/<versión>/ (inmutable).
+# Las pruebas trabajan en copias privadas (`model_home`): nada de lo que hagan toca 00_intro/model.
+
+POINTER = "live.json"
+
+
+def live_version(model_dir):
+    """El nombre de la versión a la que apunta live.json."""
+    return json.loads((Path(model_dir) / POINTER).read_text(encoding="utf-8"))["version"]
+
+
+def model_home(version_folder, target):
+    """Un MODEL_DIR privado en `target`: una copia de `version_folder` en versions/ y live.json apuntándola."""
+    name = Path(version_folder).name
+    shutil.copytree(version_folder, Path(target) / "versions" / name)
+    publish(target, name)
+    return Path(target)
+
+
+def add_version(model_dir, name, source=None):
+    """Una versión nueva y válida: copia de `source` (por defecto la publicada) con otro nombre en su ficha.
+
+    El ONNX es el mismo (su sha256 sigue cuadrando); lo que cambia es la versión que llevan las respuestas.
+    """
+    versions = Path(model_dir) / "versions"
+    folder = shutil.copytree(versions / (source or live_version(model_dir)), versions / name)
+    card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    card["version"] = name
+    (folder / "model.json").write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+    return folder
+
+
+def publish(model_dir, name):
+    """Cambia el puntero de forma atómica (os.replace), como hace el entrenamiento; `name` puede no existir."""
+    pointer = Path(model_dir) / POINTER
+    try:
+        previous = live_version(model_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    draft = pointer.with_suffix(".tmp")
+    draft.write_text(json.dumps({"version": name, "previous": previous, "published_at": "prueba"}), encoding="utf-8")
+    os.replace(draft, pointer)
+
+
+# Formas de estropear lo publicado y un trozo del mensaje (en español) con que la API se niega a servirlo.
+DAMAGES = {
+    "sha256": "no coincide con su ficha (sha256 distinto)",
+    "engine": "se exportó con onnxruntime 0.0.1",
+    "card": "Falta la ficha",
+    "pointer": "está dañado. Vuelve a una versión buena con `make rollback`",
+    "missing_version": "que no está en",
+}
+
+
+def damage(model_dir, kind):
+    """Estropea lo publicado en `model_dir` de la forma `kind` (una clave de DAMAGES); devuelve la carpeta."""
+    folder = Path(model_dir) / "versions" / live_version(model_dir)
+    if kind == "sha256":
+        with open(folder / "model.onnx", "ab") as handle:
+            handle.write(b"manipulado")
+    elif kind == "engine":
+        card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        card["artifacts"]["onnx"]["onnxruntime"] = "0.0.1"
+        (folder / "model.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    elif kind == "card":
+        (folder / "model.json").unlink()
+    elif kind == "pointer":
+        (Path(model_dir) / POINTER).write_text('{"version": ', encoding="utf-8")
+    elif kind == "missing_version":
+        publish(model_dir, "v-no-existe")
+    else:
+        raise ValueError(kind)
+    return folder
+
+
+# ------------------------------------------------------------------ Carga constante
+
+
+@dataclass
+class Outcome:
+    started: float
+    finished: float
+    status: int | None  # None: sin respuesta HTTP (conexión rechazada o cortada, tiempo agotado)
+    version: str | None = None
+    upstream: str = ""  # cabecera X-Upstream (nginx): la réplica que respondió
+    error: str = ""
+
+    @property
+    def ok(self):
+        return self.status == 200
+
+    @property
+    def seconds(self):
+        return self.finished - self.started
+
+
+class SteadyLoad:
+    """`threads` hilos que repiten `POST url` con el mismo cuerpo JSON hasta que se pare la carga.
+
+    Cada petición abre su propia conexión (Connection: close), como muchos clientes distintos:
+    así un fallo cuenta lo que hace el servidor, no una conexión keep-alive reutilizada en el
+    instante en que el servidor la cierra. `pause` entre peticiones de cada hilo deja CPU libre
+    (la máquina tiene 2 núcleos): la carga es constante, no máxima. `max_seconds` la acota.
+    """
+
+    def __init__(self, url, body, threads=3, pause=0.02, max_seconds=90.0, timeout=10.0):
+        self.url, self.body, self.pause, self.timeout = url, body, pause, timeout
+        self.outcomes = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + max_seconds
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
+
+    def _loop(self):
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            started = time.monotonic()
+            try:
+                response = requests.post(self.url, json=self.body, timeout=self.timeout,
+                                         headers={"Connection": "close"})
+                version = response.json().get("model_version") if response.status_code == 200 else None
+                outcome = Outcome(started, time.monotonic(), response.status_code, version,
+                                  response.headers.get("X-Upstream", ""),
+                                  "" if response.status_code == 200 else response.text[:200])
+            except (requests.RequestException, ValueError) as error:
+                outcome = Outcome(started, time.monotonic(), None, error=f"{type(error).__name__}: {error}")
+            with self._lock:
+                self.outcomes.append(outcome)
+            self._stop.wait(self.pause)
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 5)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.outcomes)
+
+    def failures(self):
+        return [outcome for outcome in self.snapshot() if not outcome.ok]
+
+    def since(self, moment):
+        """Las respuestas a peticiones que empezaron en `moment` o después."""
+        return [outcome for outcome in self.snapshot() if outcome.started >= moment]
+
+    def wait_for(self, predicate, timeout, since=None, count=1):
+        """Espera (con límite) `count` respuestas que empezaron después de `since` y cumplen `predicate`."""
+        since = time.monotonic() if since is None else since
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [outcome for outcome in self.since(since) if predicate(outcome)]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise TimeoutError(f"no llegaron {count} respuestas que cumplan la condición en {timeout} s. {self.report()}")
+
+    def report(self, title="carga", event=None):
+        """Peticiones enviadas y fallidas, la respuesta más lenta y las versiones que llevaron las respuestas.
+
+        `event` (un instante de time.monotonic(), p. ej. el SIGHUP) sitúa la más lenta respecto a él.
+        """
+        outcomes = self.snapshot()
+        failed = [o for o in outcomes if not o.ok]
+        slowest = max(outcomes, key=lambda o: o.seconds, default=None)
+        versions = Counter(o.version for o in outcomes if o.ok)
+        text = (f"[{title}] peticiones enviadas: {spanish(len(outcomes))}, fallidas: {spanish(len(failed))}, "
+                f"la más lenta: {spanish(slowest.seconds * 1000 if slowest else 0)} ms")
+        if slowest and event is not None:
+            text += f" (empezó a {spanish((slowest.started - event) * 1000)} ms del suceso)"
+        text += ", versiones: " + (", ".join(f"{v} × {spanish(n)}" for v, n in sorted(versions.items())) or "ninguna")
+        if failed:
+            text += f"; primeros fallos: {[f.error or f.status for f in failed[:3]]}"
+        return text
+
+
+# ------------------------------------------------------------------ Clientes lentos
+
+
+@contextmanager
+def slow_clients(host, port, count=100, path="/v1/predict"):
+    """`count` conexiones que envían las cabeceras y parte de un cuerpo JSON… y se quedan quietas.
+
+    Como un móvil con mala cobertura o un ataque «slowloris». Se cierran al salir.
+    """
+    body_start = b'{"Pregnancies": 2, "Glucose": 1'
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body_start) + 200}\r\n\r\n").encode()
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(head + body_start)
+            sockets.append(sock)
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def still_waiting(sock):
+    """True si la conexión sigue abierta y el servidor no ha respondido nada (sigue esperando el cuerpo)."""
+    sock.settimeout(0)  # sin esperar: con un timeout, Python esperaría datos antes de mirar
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False  # llegó una respuesta o el servidor cerró la conexión
+
+
+def probe_with_slow_clients(base_url, patient, count=100, client_timeout=10.0, rounds=3):
+    """Con `count` clientes lentos abiertos contra `base_url`, pide HEALTH_PATH y /v1/predict `rounds` veces.
+
+    Devuelve (esperando antes, esperando después, [(petición, estado o error, segundos)], texto para imprimir):
+    cuántos clientes lentos seguían abiertos y sin respuesta antes y después de las peticiones.
+    """
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    with slow_clients(host, int(port), count) as sockets:
+        time.sleep(0.5)  # que el servidor las acepte y se quede esperando el resto del cuerpo
+        before = sum(still_waiting(sock) for sock in sockets)
+        timings = []
+        for _ in range(rounds):
+            for method, path, body in (("GET", HEALTH_PATH, None), ("POST", "/v1/predict", patient)):
+                started = time.monotonic()
+                try:
+                    result = requests.request(method, base_url + path, json=body, timeout=client_timeout).status_code
+                except requests.RequestException as error:
+                    result = type(error).__name__
+                timings.append((f"{method} {path}", result, time.monotonic() - started))
+        after = sum(still_waiting(sock) for sock in sockets)
+    text = "\n".join([f"{count} clientes lentos; abiertos y esperando: {before} antes y {after} después",
+                      *(f"  {name}: {result} en {spanish(seconds * 1000, 1)} ms" for name, result, seconds in timings)])
+    return before, after, timings, text

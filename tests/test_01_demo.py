@@ -1,22 +1,22 @@
-"""`make demo-1`: el curl que imprime es válido y funciona tal cual contra un servidor real."""
+"""diabetes_api.demo (`make demo-1`): el curl que imprime es válido y funciona tal cual contra un servidor real."""
 
 import shlex
 import subprocess
 
-from diabetes_api.demo import curl_command, example_patient
+from diabetes_api.demo import curl_command
+from diabetes_api.model import example_patient
 from support import ROOT, have, need, running_gunicorn
 
 
-def test_example_patient_is_valid_for_the_api(client, card):
-    patient = example_patient(card)
-    assert list(patient) == [f["name"] for f in card["features"]]
-    response = client.post("/v1/predict", json=patient)
+def test_the_printed_patient_is_valid_for_the_api(client, card):
+    response = client.post("/v1/predict", json=example_patient(card))
     assert response.status_code == 200, response.get_json()
 
 
-def test_printed_curl_works_verbatim(tmp_path, card):
+def test_printed_curl_works_verbatim(tmp_path, served_model_dir, card):
     need(have("curl"), "falta curl")
-    with running_gunicorn(tmp_path, env={"WEB_CONCURRENCY": "1"}) as (base_url, _process):
+    env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir)}
+    with running_gunicorn(tmp_path, env=env) as (base_url, _process):
         command = curl_command(base_url, card)
         result = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr

@@ -1,9 +1,13 @@
-"""Cada clase de error: estado HTTP, código, mensaje en español y el campo nombrado. Nunca HTML."""
+"""diabetes_api.errors: cada clase de error con su estado HTTP, su código, un mensaje en español (sin
+texto inglés del parser de JSON, con la posición) y el campo nombrado. Nunca HTML ni trazas."""
 
 import json
 
 import pytest
-from test_01_predict import valid_patient
+
+from diabetes_api import create_app
+from diabetes_api.errors import ApiError
+from diabetes_api.model import example_patient
 
 
 def error_of(response, status, code):
@@ -23,14 +27,24 @@ def post_raw(client, data, content_type="application/json"):
     return client.post("/v1/predict", data=data, content_type=content_type)
 
 
-@pytest.mark.parametrize("data", ["{", "{'Glucose': 1}", "", "[1, 2", b"\xff\xfe\x00", "{\"a\": 1}}"])
-def test_malformed_json_is_400(client, data):
-    error_of(post_raw(client, data), 400, "invalid_json")
+@pytest.mark.parametrize(("data", "line", "column"), [
+    ("{", 1, 2), ("{'Glucose': 1}", 1, 2), ("", 1, 1), ("[1, 2", 1, 6), ('{"a": 1}}', 1, 9),
+    ('{\n  "Age": 30,\n}', 3, 1), ('{"Age": 30 "BMI": 20}', 1, 12),
+])
+def test_malformed_json_is_400_with_the_position_in_spanish(client, data, line, column):
+    error = error_of(post_raw(client, data), 400, "invalid_json")
+    # Exactamente esta frase: nada del texto inglés del parser («Expecting ',' delimiter…»).
+    assert error["message"] == f"El cuerpo no es JSON válido (línea {line}, columna {column})."
+
+
+def test_bytes_that_are_not_utf8_are_400_naming_the_byte(client):
+    error = error_of(post_raw(client, b'{"Age": "\xff"}'), 400, "invalid_json")
+    assert error["message"] == "El cuerpo no es texto UTF-8 válido (byte 9)."
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
 def test_wrong_content_type_is_400(client, card, content_type):
-    error_of(post_raw(client, json.dumps(valid_patient(card)), content_type), 400, "invalid_json")
+    error_of(post_raw(client, json.dumps(example_patient(card)), content_type), 400, "invalid_json")
 
 
 def test_deep_nesting_is_400_not_500(client):
@@ -53,14 +67,14 @@ def test_instances_not_a_non_empty_list_is_400(client, instances):
 
 
 def test_batch_with_other_keys_is_400(client, card):
-    error = error_of(client.post("/v1/predict", json={"instances": [valid_patient(card)], "extra": 1}),
+    error = error_of(client.post("/v1/predict", json={"instances": [example_patient(card)], "extra": 1}),
                      400, "invalid_body")
     assert fields(error) == {"extra"}
 
 
 def test_missing_and_unknown_fields_are_all_named(client, card):
     names = [f["name"] for f in card["features"]]
-    patient = valid_patient(card)
+    patient = example_patient(card)
     del patient[names[0]], patient[names[-1]]
     patient["Colesterol"] = 180
     error = error_of(client.post("/v1/predict", json=patient), 422, "validation_error")
@@ -70,7 +84,7 @@ def test_missing_and_unknown_fields_are_all_named(client, card):
 @pytest.mark.parametrize("bad", ["120", True, False, None, [120], {"valor": 120}])
 def test_wrong_types_are_422_naming_the_field(client, card, bad):
     name = card["features"][1]["name"]
-    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{name: bad})), 422, "validation_error")
+    error = error_of(client.post("/v1/predict", json={**example_patient(card), name: bad}), 422, "validation_error")
     assert fields(error) == {name}
     assert "número" in error["details"][0]["message"]
 
@@ -78,7 +92,7 @@ def test_wrong_types_are_422_naming_the_field(client, card, bad):
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
 def test_nan_and_infinity_are_422(client, card, literal):
     name = card["features"][1]["name"]
-    body = json.dumps(valid_patient(card, **{name: 0.5})).replace("0.5", literal)
+    body = json.dumps({**example_patient(card), name: 123.456789}).replace("123.456789", literal)
     error = error_of(post_raw(client, body), 422, "validation_error")
     assert fields(error) == {name}
 
@@ -95,46 +109,42 @@ def test_out_of_range_values_are_422_all_at_once(client, card):
 
 def test_huge_integer_is_422_not_an_overflow(client, card):
     name = card["features"][0]["name"]
-    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{name: 10**400})), 422, "validation_error")
+    error = error_of(client.post("/v1/predict", json={**example_patient(card), name: 10**400}), 422, "validation_error")
     assert fields(error) == {name}
 
 
 def test_zero_is_rejected_where_it_does_not_mean_missing(client, card):
     feature = next(f for f in card["features"] if not f["zero_means_missing"] and f["min"] > 0)
-    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{feature["name"]: 0})),
+    error = error_of(client.post("/v1/predict", json={**example_patient(card), feature["name"]: 0}),
                      422, "validation_error")
     assert fields(error) == {feature["name"]}
 
 
 def test_fractional_value_for_an_integer_feature_is_422(client, card):
     feature = next(f for f in card["features"] if f["type"] == "integer")
-    error = error_of(client.post("/v1/predict", json=valid_patient(card, **{feature["name"]: feature["min"] + 0.5})),
+    error = error_of(client.post("/v1/predict", json={**example_patient(card), feature["name"]: feature["min"] + 0.5}),
                      422, "validation_error")
     assert error["details"] == [{"field": feature["name"], "message": "Debe ser un número entero."}]
 
 
 def test_batch_errors_name_the_instance_and_field(client, card):
     name = card["features"][2]["name"]
-    group = [valid_patient(card), valid_patient(card, **{name: "alto"}), valid_patient(card)]
+    group = [example_patient(card), {**example_patient(card), name: "alto"}, example_patient(card)]
     error = error_of(client.post("/v1/predict", json={"instances": group}), 422, "validation_error")
     assert fields(error) == {f"instances[1].{name}"}
 
 
-def test_batch_over_the_limit_is_413(model_dir, card):
-    from diabetes_api import create_app
-
-    client = create_app({"MODEL_DIR": model_dir, "MAX_BATCH": 3}).test_client()
-    assert client.post("/v1/predict", json={"instances": [valid_patient(card)] * 3}).status_code == 200
-    error = error_of(client.post("/v1/predict", json={"instances": [valid_patient(card)] * 4}),
+def test_batch_over_the_limit_is_413(served_model_dir, card):
+    client = create_app({"MODEL_DIR": served_model_dir, "MAX_BATCH": 3}).test_client()
+    assert client.post("/v1/predict", json={"instances": [example_patient(card)] * 3}).status_code == 200
+    error = error_of(client.post("/v1/predict", json={"instances": [example_patient(card)] * 4}),
                      413, "payload_too_large")
     assert fields(error) == {"instances"}
 
 
-def test_body_over_the_size_limit_is_413(model_dir, card):
-    from diabetes_api import create_app
-
-    client = create_app({"MODEL_DIR": model_dir, "MAX_CONTENT_LENGTH": 1000}).test_client()
-    body = json.dumps({"instances": [valid_patient(card)] * 20})
+def test_body_over_the_size_limit_is_413(served_model_dir, card):
+    client = create_app({"MODEL_DIR": served_model_dir, "MAX_CONTENT_LENGTH": 1000}).test_client()
+    body = json.dumps({"instances": [example_patient(card)] * 20})
     assert len(body) > 1000
     error_of(post_raw(client, body), 413, "payload_too_large")
 
@@ -154,8 +164,8 @@ def test_unexpected_exception_is_500_without_traceback(app, card, caplog):
     def explode(_rows):
         raise RuntimeError("fallo secreto interno")
 
-    app.extensions["diabetes_api"].predictor.predict_rows = explode
-    response = app.test_client().post("/v1/predict", json=valid_patient(card), headers={"X-Request-ID": "abc-123"})
+    app.extensions["diabetes_api"].model.predict_rows = explode
+    response = app.test_client().post("/v1/predict", json=example_patient(card), headers={"X-Request-ID": "abc-123"})
     error = error_of(response, 500, "internal_error")
     text = response.get_data(as_text=True)
     assert "fallo secreto" not in text and "Traceback" not in text
@@ -174,16 +184,13 @@ def test_lone_surrogate_field_name_is_422_not_500(client):
     assert "?" in fields(error)
 
 
-def test_even_a_failing_error_handler_answers_json_500(model_dir, card):
-    from diabetes_api import create_app
-    from diabetes_api.errors import ApiError
-
-    app = create_app({"MODEL_DIR": model_dir})  # sin TESTING: Flask no relanza la excepción
+def test_even_a_failing_error_handler_answers_json_500(served_model_dir, card):
+    app = create_app({"MODEL_DIR": served_model_dir})  # sin TESTING: Flask no relanza la excepción
 
     def broken_validator(_body):
         raise ApiError(422, "validation_error", "x", [{"field": object(), "message": "no serializable"}])
 
     app.extensions["diabetes_api"].validator.one = broken_validator
-    response = app.test_client().post("/v1/predict", json=valid_patient(card))
+    response = app.test_client().post("/v1/predict", json=example_patient(card))
     error = error_of(response, 500, "internal_error")
     assert response.headers["X-Request-ID"] in error["message"]

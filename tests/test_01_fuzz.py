@@ -22,8 +22,8 @@ any_json = st.recursive(
 
 
 @pytest.fixture(scope="module")
-def fuzz_client(model_dir):
-    return create_app({"MODEL_DIR": model_dir, "MAX_BATCH": 20, "LOG_LEVEL": "WARNING"}).test_client()
+def fuzz_client(served_model_dir):
+    return create_app({"MODEL_DIR": served_model_dir, "MAX_BATCH": 20, "LOG_LEVEL": "WARNING"}).test_client()
 
 
 @pytest.fixture(scope="module")

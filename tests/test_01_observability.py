@@ -1,10 +1,10 @@
-"""Una línea de log clave=valor por petición y el identificador X-Request-ID."""
+"""diabetes_api.observability: una línea de log clave=valor por petición, X-Request-ID y X-Model-Version."""
 
 import logging
 import re
 
-from test_01_predict import valid_patient
-
+from diabetes_api import create_app
+from diabetes_api.model import example_patient
 from support import HEALTH_PATH
 
 LINE = re.compile(r"request_id=(\S+) method=(\S+) path=(\S+) status=(\d+) latency_ms=([\d.]+) "
@@ -17,8 +17,8 @@ def access_lines(caplog):
 
 def test_one_log_line_per_request_with_every_field(client, card, caplog):
     caplog.set_level(logging.INFO, logger="diabetes_api")
-    client.post("/v1/predict", json=valid_patient(card), headers={"X-Request-ID": "pedido-42"})
-    client.post("/v1/predict", json=valid_patient(card))
+    client.post("/v1/predict", json=example_patient(card), headers={"X-Request-ID": "pedido-42"})
+    client.post("/v1/predict", json=example_patient(card))
     client.get("/no/existe")
     lines = access_lines(caplog)
     assert len(lines) == 3 and all(lines)
@@ -46,10 +46,8 @@ def test_every_response_names_the_model_version(client, card):
         assert response.headers["X-Model-Version"] == card["version"]
 
 
-def test_cors_allows_the_configured_origins(model_dir):
-    from diabetes_api import create_app
-
-    client = create_app({"MODEL_DIR": model_dir, "CORS_ORIGINS": ["https://ejemplo.org"]}).test_client()
+def test_cors_allows_the_configured_origins(served_model_dir):
+    client = create_app({"MODEL_DIR": served_model_dir, "CORS_ORIGINS": ["https://ejemplo.org"]}).test_client()
     allowed = client.get(HEALTH_PATH, headers={"Origin": "https://ejemplo.org"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ejemplo.org"
     assert "X-Cache" in allowed.headers["Access-Control-Expose-Headers"]

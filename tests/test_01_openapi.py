@@ -58,7 +58,7 @@ def test_every_operation_documents_the_error_shape(client):
             assert "500" in operation["responses"]
 
 
-def test_batch_limit_in_the_document_follows_the_setting(model_dir):
-    client = create_app({"MODEL_DIR": model_dir, "MAX_BATCH": 7}).test_client()
+def test_batch_limit_in_the_document_follows_the_setting(served_model_dir):
+    client = create_app({"MODEL_DIR": served_model_dir, "MAX_BATCH": 7}).test_client()
     batch = client.get("/openapi.json").get_json()["components"]["schemas"]["Batch"]
     assert batch["properties"]["instances"]["maxItems"] == 7

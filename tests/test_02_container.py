@@ -3,10 +3,10 @@
 Sin motor, estas pruebas se saltan con el motivo; con CI=true, fallan (en CI no se salta nada).
 En CI no hay registro de contenedores: `.ci/run` crea una imagen base SUSTITUTA con la etiqueta
 de la línea FROM (Python 3.11 de Debian bookworm, ver shared/docs/docker-in-ci.md). Eso prueba
-que NUESTRO Dockerfile construye, que la imagen arranca sin root, que gunicorn sirve, que el
-HEALTHCHECK llega a «healthy», que funciona con la raíz de solo lectura y que para limpio con
-SIGTERM. No prueba el contenido exacto de la imagen oficial python:3.11-slim-bookworm (su
-Python 3.11.x, sus paquetes): quien use el taller descarga la real.
+que NUESTRO Dockerfile construye, que la imagen solo lleva lo de servir (sin scikit-learn, solo la
+versión publicada del modelo: ficha y ONNX), que arranca sin root, que el HEALTHCHECK llega a
+«healthy», que funciona con la raíz de solo lectura, que aguanta clientes lentos y que para limpio
+con SIGTERM. No prueba el contenido exacto de la imagen oficial python:3.11-slim-bookworm.
 Cada contenedor que se arranca aquí se borra por su id, también si la prueba falla.
 """
 
@@ -17,9 +17,19 @@ import uuid
 
 import pytest
 import requests
-from test_01_predict import valid_patient
 
-from support import HEALTH_PATH, ROOT, SHARED, free_port, need, wait_healthy
+from diabetes_api.model import example_patient
+from support import (
+    HEALTH_PATH,
+    ROOT,
+    SHARED,
+    free_port,
+    live_version,
+    need,
+    probe_with_slow_clients,
+    spanish,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -45,33 +55,43 @@ def has_bridge():
 
 
 @pytest.fixture(scope="session")
-def image(model_dir):
-    """Construye la imagen una vez por sesión (con una etiqueta propia) y la borra al final."""
+def image():
+    """Construye la imagen una vez por sesión (etiqueta propia) y la borra al final. Devuelve (etiqueta, versión):
+    la versión publicada en MODEL_DIR justo antes de construir, la que debe servir la imagen."""
     need(engine_reachable(), "no hay un motor Docker accesible (docker info falla)")
+    version = live_version(ROOT / SHARED["MODEL_DIR"])
     tag = f"diabetes-api:pytest-{uuid.uuid4().hex[:8]}"
     network = [] if has_bridge() else ["--network", "host"]
     docker("build", *network, "--force-rm", "--build-arg", f"PORT={SHARED['PORT']}", "-f", "02_docker/Dockerfile",
-           "-t", tag, str(ROOT), timeout=600)
+           "-t", tag, str(ROOT), timeout=900)
     try:
-        yield tag
+        yield tag, version
     finally:
         docker("rmi", "--no-prune", tag, check=False)  # conserva las capas en caché
 
 
-def run_container(image, *options):
-    """`docker run -d` en un puerto libre de 127.0.0.1; devuelve (id, base_url)."""
-    port = free_port()
-    network = ["-p", f"127.0.0.1:{port}:{port}"] if has_bridge() else ["--network", "host"]
-    container = docker("run", "-d", *network, "-e", f"PORT={port}", *options, image)
-    return container, f"http://127.0.0.1:{port}"
+@pytest.fixture()
+def container(image):
+    """Arranca contenedores de la imagen en puertos libres de 127.0.0.1 y los borra al final por su id."""
+    started = []
+
+    def run(*options):
+        port = free_port()
+        network = ["-p", f"127.0.0.1:{port}:{port}"] if has_bridge() else ["--network", "host"]
+        started.append(docker("run", "-d", *network, "-e", f"PORT={port}", *options, image[0]))
+        return started[-1], f"http://127.0.0.1:{port}"
+
+    yield run
+    for identifier in started:
+        docker("rm", "-f", identifier, check=False)
 
 
-def wait_docker_health(container, timeout=90.0):
+def wait_docker_health(identifier, timeout=90.0):
     """Espera (con límite) a que Docker marque el contenedor como healthy; devuelve el estado final."""
     deadline = time.monotonic() + timeout
     status = ""
     while time.monotonic() < deadline:
-        status = docker("inspect", "-f", "{{.State.Health.Status}}", container)
+        status = docker("inspect", "-f", "{{.State.Health.Status}}", identifier)
         if status in {"healthy", "unhealthy"}:
             break
         time.sleep(0.5)
@@ -81,59 +101,73 @@ def wait_docker_health(container, timeout=90.0):
 @pytest.fixture(scope="module")
 def served(image):
     """Un contenedor con las opciones por defecto; mide los segundos de `docker run` a healthy."""
+    port = free_port()
+    network = ["-p", f"127.0.0.1:{port}:{port}"] if has_bridge() else ["--network", "host"]
     started = time.monotonic()
-    container, base_url = run_container(image)
+    identifier = docker("run", "-d", *network, "-e", f"PORT={port}", image[0])
     try:
-        status = wait_docker_health(container)
+        status = wait_docker_health(identifier)
         seconds = time.monotonic() - started
-        assert status == "healthy", docker("logs", "--tail", "40", container)
-        yield container, base_url, seconds
+        assert status == "healthy", docker("logs", "--tail", "40", identifier)
+        yield identifier, f"http://127.0.0.1:{port}", seconds
     finally:
-        docker("rm", "-f", container, check=False)
+        docker("rm", "-f", identifier, check=False)
 
 
 def test_image_turns_healthy_and_predicts_over_http(served, image, card, capsys):
-    container, base_url, seconds = served
-    size_mb = int(docker("image", "inspect", "-f", "{{.Size}}", image)) / 1e6
+    identifier, base_url, seconds = served
+    size_mb = int(docker("image", "inspect", "-f", "{{.Size}}", image[0])) / 1e6
     health = requests.get(base_url + HEALTH_PATH, timeout=5)
-    assert health.json() == {"status": "ok", "model_version": card["version"]}
-    answer = requests.post(base_url + "/v1/predict", json=valid_patient(card), timeout=5)
-    assert answer.status_code == 200 and answer.json()["model_version"] == card["version"]
+    assert health.json() == {"status": "ok", "model_version": image[1], "runtime": "onnx"}
+    answer = requests.post(base_url + "/v1/predict", json=example_patient(card), timeout=5)
+    assert answer.status_code == 200 and answer.json()["model_version"] == image[1]
     with capsys.disabled():
-        print(f"\n[etapa 02] imagen {size_mb:.0f} MB; de docker run a healthy: {seconds:.1f} s")
+        print(f"\n[etapa 02] imagen {spanish(size_mb)} MB; de docker run a healthy: {spanish(seconds, 1)} s")
 
 
 def test_the_server_does_not_run_as_root(served):
-    container, _, _ = served
-    assert docker("exec", container, "id", "-u") != "0"
-    uid_line = next(line for line in docker("exec", container, "cat", "/proc/1/status").splitlines()
+    identifier = served[0]
+    assert docker("exec", identifier, "id", "-u") != "0"
+    uid_line = next(line for line in docker("exec", identifier, "cat", "/proc/1/status").splitlines()
                     if line.startswith("Uid:"))
     assert uid_line.split()[1] != "0"  # el PID 1 (maestro de gunicorn), no solo el `docker exec`
 
 
-def test_image_holds_only_what_serving_needs(served):
-    container, _, _ = served
-    listing = docker("exec", container, "find", "/app", "-not", "-path", "*/__pycache__*").splitlines()
-    assert "/app/00_intro/model/model.joblib" in listing and "/app/workshop.env" in listing
-    unwanted = [p for p in listing if p.endswith((".csv", ".ipynb", "Dockerfile")) or "/tests" in p or "/.git" in p]
-    assert unwanted == []
-    pandas = subprocess.run(["docker", "exec", container, "python", "-c", "import pandas"],
+def test_the_image_holds_only_the_published_version_card_and_onnx(served, image):
+    identifier, version = served[0], image[1]
+    model = set(docker("exec", identifier, "find", "/app/model", "-type", "f").splitlines())
+    assert model == {"/app/model/live.json", f"/app/model/versions/{version}/model.json",
+                     f"/app/model/versions/{version}/model.onnx"}
+    listing = docker("exec", identifier, "find", "/app").splitlines()
+    unwanted = [path for path in listing if path.endswith((".csv", ".ipynb", ".joblib", ".pyc", "Dockerfile"))
+                or "/tests" in path or "/.git" in path or "/00_intro" in path]
+    assert unwanted == [] and "/app/workshop.env" in listing
+
+
+@pytest.mark.parametrize("package", ["sklearn", "pandas", "scipy", "joblib"])
+def test_the_serving_image_has_no_training_libraries(served, package):
+    result = subprocess.run(["docker", "exec", served[0], "python", "-c", f"import {package}"],
                             capture_output=True, text=True, timeout=60)
-    assert pandas.returncode != 0 and "No module named 'pandas'" in pandas.stderr
+    assert result.returncode != 0 and f"No module named '{package}'" in result.stderr
 
 
-def test_read_only_container_serves_and_stops_cleanly_on_sigterm(image, card, capsys):
-    container, base_url = run_container(image, "--read-only", "--tmpfs", "/tmp")
-    try:
-        wait_healthy(base_url, timeout=60)
-        answer = requests.post(base_url + "/v1/predict", json=valid_patient(card), timeout=5)
-        assert answer.status_code == 200
-        started = time.monotonic()
-        docker("stop", "--time", "10", container, timeout=30)
-        seconds = time.monotonic() - started
-        # 0 = gunicorn terminó por sí mismo con SIGTERM; 137 sería el SIGKILL tras agotar los 10 s.
-        assert docker("inspect", "-f", "{{.State.ExitCode}}", container) == "0", docker("logs", container)
-        with capsys.disabled():
-            print(f"\n[etapa 02] docker stop (solo lectura): {seconds:.1f} s")
-    finally:
-        docker("rm", "-f", container, check=False)
+def test_slow_clients_do_not_block_the_container(served, card, capsys):
+    """Lo mismo que test_02_slow_clients.py, contra el contenedor con sus opciones por defecto."""
+    before, after, timings, text = probe_with_slow_clients(served[1], example_patient(card), 100)
+    with capsys.disabled():
+        print(f"\n[contenedor] {text}")
+    assert before == 100 and after == 100, text
+    assert [result for _, result, _ in timings] == [200] * len(timings), text
+
+
+def test_read_only_container_serves_and_stops_cleanly_on_sigterm(container, card, capsys):
+    identifier, base_url = container("--read-only", "--tmpfs", "/tmp")
+    wait_healthy(base_url, timeout=60)
+    assert requests.post(base_url + "/v1/predict", json=example_patient(card), timeout=5).status_code == 200
+    started = time.monotonic()
+    docker("stop", "--time", "10", identifier, timeout=30)
+    seconds = time.monotonic() - started
+    # 0 = gunicorn terminó por sí mismo con SIGTERM; 137 sería el SIGKILL tras agotar los 10 s.
+    assert docker("inspect", "-f", "{{.State.ExitCode}}", identifier) == "0", docker("logs", identifier)
+    with capsys.disabled():
+        print(f"\n[etapa 02] docker stop (solo lectura): {spanish(seconds, 1)} s")

@@ -1,87 +1,143 @@
-"""Etapa 02: gunicorn con el `02_docker/gunicorn.conf.py` real, en el anfitrión y en 127.0.0.1."""
+"""Etapa 02: gunicorn con el `02_docker/gunicorn.conf.py` real, en el anfitrión y en 127.0.0.1.
+
+La configuración efectiva (`--print-config`), el servidor real frente al cliente de pruebas de Flask,
+el motor scikit-learn y el arranque que se niega, con una línea en español, a servir un modelo roto.
+"""
 
 import os
-import subprocess
 import sys
-import time
 
+import pytest
 import requests
-from test_01_predict import valid_patient
 
-from support import GUNICORN_CONF, HEALTH_PATH, ROOT, SHARED, read_log, running_gunicorn
+from diabetes_api.model import example_patient
+from support import (
+    DAMAGES,
+    GUNICORN_CONF,
+    HEALTH_PATH,
+    ROOT,
+    SHARED,
+    damage,
+    free_port,
+    gunicorn_command,
+    read_log,
+    run_to_exit,
+    running_gunicorn,
+    wait_for_log,
+)
 
-APP = "diabetes_api:create_app()"
-GUNICORN_VARS = ("PORT", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS",
-                 "GUNICORN_MAX_REQUESTS_JITTER", "GUNICORN_PRELOAD", "GUNICORN_ACCESSLOG", "GUNICORN_TIMEOUT")
+GUNICORN_VARS = ("PORT", "PIDFILE", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
+                 "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS", "GUNICORN_ACCESSLOG", "GUNICORN_TIMEOUT",
+                 "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_KEEPALIVE", "MODEL_RUNTIME", "LOG_LEVEL")
 
 
-def wait_for_log(process, text, count, timeout=30.0):
-    """Espera (con límite) a que el log de gunicorn contenga `text` al menos `count` veces."""
-    deadline = time.monotonic() + timeout
-    while read_log(process).count(text) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return read_log(process).count(text)
+def clean_environment(**env):
+    return {**{k: v for k, v in os.environ.items() if k not in GUNICORN_VARS}, **env}
 
 
 def gunicorn_config(**env):
     """La configuración efectiva (`--print-config`) con el entorno dado, sin arrancar el servidor.
 
-    --print-config también importa la app: se usa la app WSGI mínima de la biblioteca estándar
-    para no cargar scikit-learn solo para leer la configuración.
+    --print-config también importa la app: se usa la app WSGI mínima de la biblioteca estándar.
     """
-    clean = {k: v for k, v in os.environ.items() if k not in GUNICORN_VARS}
-    result = subprocess.run([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--print-config",
-                             "wsgiref.simple_server:demo_app"],
-                            cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    pairs = (line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    process = run_to_exit([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--print-config",
+                           "wsgiref.simple_server:demo_app"], env=clean_environment(**env), timeout=60)
+    code, out, err = process
+    assert code == 0, err
+    pairs = (line.split("=", 1) for line in out.splitlines() if "=" in line)
     return {key.strip(): value.strip() for key, value in pairs}
 
 
-def test_real_config_serves_health_and_predict_over_http(tmp_path, card):
-    with running_gunicorn(tmp_path, env={"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1"}) as (base_url, process):
-        health = requests.get(base_url + HEALTH_PATH, timeout=5)
-        assert health.status_code == 200
-        assert health.json() == {"status": "ok", "model_version": card["version"]}
-        answer = requests.post(base_url + "/v1/predict", json=valid_patient(card), timeout=5)
-        assert answer.status_code == 200
-        body = answer.json()
-        assert body["prediction"] in (0, 1) and 0.0 <= body["probability"] <= 1.0
-        assert body["model_version"] == card["version"]
-        # El --bind de la línea de órdenes gana al bind 0.0.0.0 del archivo; los logs salen por stdout.
-        assert wait_for_log(process, "Booting worker", 2) == 2, read_log(process)
-        assert wait_for_log(process, '"POST /v1/predict HTTP/1.1" 200', 1) == 1, read_log(process)
-        log = read_log(process)
-        assert f"Listo en {base_url.removeprefix('http://')}" in log
-        assert "Using worker: sync" in log
+# ------------------------------------------------------------------ Configuración
 
-
-def test_defaults_suit_a_small_container_and_zero_downtime_reloads():
+def test_defaults_suit_a_small_container_and_slow_clients():
     config = gunicorn_config()
     assert config["bind"] == f"['0.0.0.0:{SHARED['PORT']}']"  # sin PORT en el entorno: workshop.env
-    assert config["workers"] == "2"
-    assert (config["worker_class"], config["threads"]) == ("sync", "1")
-    assert config["preload_app"] == "False"  # SIGHUP recarga el modelo (ver gunicorn.conf.py)
+    assert (config["workers"], config["worker_class"], config["worker_connections"]) == ("2", "gevent", "500")
+    assert config["preload_app"] == "False"  # cada worker crea su app desde la versión que guarda el maestro
     assert int(config["graceful_timeout"]) < 10  # termina antes del SIGKILL de `docker stop`
-    assert config["accesslog"] == "-" and config["errorlog"] == "-"
-    assert config["pythonpath"] == str(ROOT / "01_flask_api")
+    assert (config["max_requests"], config["accesslog"], config["errorlog"]) == ("0", "None", "-")
+    assert config["pidfile"] == str(ROOT / SHARED["PIDFILE"])  # `make reload` lo lee de workshop.env
+    assert config["chdir"] == str(ROOT)
 
 
 def test_environment_variables_tune_the_workers():
-    config = gunicorn_config(PORT="9123", WEB_CONCURRENCY="4", GUNICORN_THREADS="2", GUNICORN_MAX_REQUESTS="0",
-                             GUNICORN_PRELOAD="1", GUNICORN_ACCESSLOG="off")
+    config = gunicorn_config(PORT="9123", WEB_CONCURRENCY="4", GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="2",
+                             GUNICORN_MAX_REQUESTS="1000", GUNICORN_ACCESSLOG="-", PIDFILE="/tmp/otro.pid")
     assert config["bind"] == "['0.0.0.0:9123']"
     assert (config["workers"], config["worker_class"], config["threads"]) == ("4", "gthread", "2")
-    assert config["max_requests"] == "0"
-    assert config["preload_app"] == "True"
-    assert config["accesslog"] == "None"
+    assert (config["max_requests"], config["max_requests_jitter"]) == ("1000", "100")
+    assert (config["accesslog"], config["pidfile"]) == ("-", "/tmp/otro.pid")
 
 
-def test_a_bad_value_is_a_clear_spanish_message_not_a_traceback():
-    env = {k: v for k, v in os.environ.items() if k not in GUNICORN_VARS}
-    result = subprocess.run([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--check-config", APP],
-                            cwd=ROOT, env={**env, "GUNICORN_TIMEOUT": "diez"}, capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode != 0
-    assert "GUNICORN_TIMEOUT debe ser un entero" in result.stderr
-    assert "Traceback" not in result.stderr
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("GUNICORN_TIMEOUT", "diez", "GUNICORN_TIMEOUT debe ser un entero mayor o igual que 1 (valor: 'diez')"),
+    ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY debe ser un entero mayor o igual que 1 (valor: '0')"),
+    ("PORT", "70000", "PORT debe ser un puerto entre 1 y 65535 (valor: '70000')"),
+])
+def test_a_bad_value_is_one_spanish_line_not_a_traceback(name, value, expected):
+    code, out, err = run_to_exit([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--check-config",
+                                  "diabetes_api:create_app()"], env=clean_environment(**{name: value}), timeout=60)
+    assert code != 0
+    assert err.strip() == f"Error de configuración: {expected}."
+    assert "Traceback" not in out + err
+
+
+# ------------------------------------------------------------------ El servidor real
+
+def test_real_server_answers_like_the_test_client(tmp_path, served_model_dir, client, card):
+    patient = example_patient(card)
+    expected = client.post("/v1/predict", json=patient).get_json()
+    env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir)}
+    with running_gunicorn(tmp_path, env=env) as (base_url, process):
+        health = requests.get(base_url + HEALTH_PATH, timeout=5)
+        assert health.json() == {"status": "ok", "model_version": card["version"], "runtime": "onnx"}
+        answer = requests.post(base_url + "/v1/predict", json=patient, timeout=5,
+                               headers={"X-Request-ID": "prueba-real"})
+        assert (answer.status_code, answer.json()) == (200, expected)
+        assert (answer.headers["X-Request-ID"], answer.headers["X-Cache"]) == ("prueba-real", "MISS")
+        assert requests.post(base_url + "/v1/predict", json=patient, timeout=5).headers["X-Cache"] == "HIT"
+        wrong = requests.post(base_url + "/v1/predict", data="{", timeout=5,
+                              headers={"Content-Type": "application/json"})
+        assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_json"
+        assert wait_for_log(process, "Booting worker", 1) == 1
+        log = read_log(process)
+        assert f"Listo en {base_url.removeprefix('http://')} con 1 worker(s) gevent, modelo {card['version']}" in log
+        assert "Using worker: gevent" in log and "Traceback" not in log
+        assert (tmp_path / f"gunicorn-{base_url.rsplit(':', 1)[1]}.pid").read_text().strip() == str(process.pid)
+
+
+def test_the_sklearn_runtime_answers_the_same_within_the_recorded_tolerance(tmp_path, served_model_dir, client, card):
+    tolerance = card.get("parity", {}).get("tolerance", 1e-5)
+    patients = [example_patient(card, share) for share in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    onnx = client.post("/v1/predict", json={"instances": patients}).get_json()["predictions"]
+    env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir), "MODEL_RUNTIME": "sklearn"}
+    with running_gunicorn(tmp_path, env=env) as (base_url, _process):
+        assert requests.get(base_url + HEALTH_PATH, timeout=5).json()["runtime"] == "sklearn"
+        sklearn = requests.post(base_url + "/v1/predict", json={"instances": patients}, timeout=5).json()["predictions"]
+    for a, b in zip(onnx, sklearn, strict=True):
+        assert abs(a["probability"] - b["probability"]) <= tolerance + 1e-6  # + el redondeo a 6 decimales
+
+
+# ------------------------------------------------------------------ Arranque que se niega
+
+@pytest.mark.parametrize("kind", list(DAMAGES))
+def test_a_broken_model_stops_gunicorn_with_one_spanish_line(tmp_path, fresh_model_dir, kind, capsys):
+    damage(fresh_model_dir, kind)
+    env = {"MODEL_DIR": str(fresh_model_dir), "PIDFILE": str(tmp_path / "gunicorn.pid"), "WEB_CONCURRENCY": "2"}
+    code, out, err = run_to_exit(gunicorn_command(free_port()), env=env, timeout=60)
+    assert code not in (0, None), err
+    errors = [line for line in (out + err).splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and errors[0].startswith("Error: ") and DAMAGES[kind] in errors[0], out + err
+    assert "Traceback" not in out + err and "Booting worker" not in out + err
+    if kind in ("pointer", "missing_version", "sha256", "card"):
+        assert "`make rollback`" in errors[0]
+    with capsys.disabled():
+        print(f"\n[arranque en frío, {kind}] código {code}: {errors[0]}")
+
+
+def test_gunicorn_starts_when_the_pidfile_folder_does_not_exist_yet(tmp_path, served_model_dir):
+    env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir),
+           "PIDFILE": str(tmp_path / "results" / "gunicorn.pid")}
+    with running_gunicorn(tmp_path, env=env) as (base_url, _process):
+        assert requests.get(base_url + HEALTH_PATH, timeout=5).status_code == 200

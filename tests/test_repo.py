@@ -1,5 +1,7 @@
-"""Pruebas del repositorio: cada `make <objetivo>` de la documentación existe y `make help` lo describe."""
+"""Pruebas del repositorio: los `make <objetivo>` de la documentación existen y `make help` los describe;
+las pruebas se nombran por la carpeta que prueban y no se importan entre sí."""
 
+import ast
 import re
 import subprocess
 
@@ -34,3 +36,21 @@ def test_make_help_lists_every_documented_target():
     assert {"help", "setup", "model", "demo-0", "notebook", "demo", "test", "lint", "clean"} <= set(described)
     for target in described:
         assert target in output
+
+
+def test_test_file_numbers_match_the_stage_folders():
+    """tests/test_NN_*.py prueba la carpeta NN_* del taller: un número sin carpeta es un nombre equivocado."""
+    stages = {folder.name[:2] for folder in ROOT.glob("[0-9][0-9]_*") if folder.is_dir()}
+    wrong = sorted(path.name for path in (ROOT / "tests").glob("test_[0-9][0-9]_*.py") if path.name[5:7] not in stages)
+    assert wrong == [], f"pruebas con un número de etapa que no existe: {wrong}"
+
+
+def test_no_test_module_imports_another():
+    """Lo compartido vive en tests/support.py y tests/conftest.py, no en otro módulo de pruebas."""
+    offenders = {}
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders.setdefault(path.name, set()).update(n for n in names if n.split(".")[0].startswith("test_"))
+    assert {name: sorted(found) for name, found in offenders.items() if found} == {}

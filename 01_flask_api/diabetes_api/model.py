@@ -93,10 +93,34 @@ def read_card(folder):
         raise ModelError(f"La ficha {path} no se puede leer ({type(error).__name__}). "
                          "Vuelve a una versión buena con `make rollback`.") from None
     missing = [key for key in REQUIRED_CARD_KEYS if not isinstance(card, dict) or key not in card]
-    if missing:
-        raise ModelError(f"A la ficha {path} le faltan campos ({', '.join(missing)}). "
+    problem = (f"le faltan campos ({', '.join(missing)})" if missing
+               else _feature_problem(card["features"]) or _class_problem(card["classes"]))
+    if problem:
+        raise ModelError(f"La ficha {path} no sirve: {problem}. "
                          "Vuelve a entrenar con `make model` o vuelve atrás con `make rollback`.")
     return card
+
+
+def _feature_problem(features):
+    """Qué le falta a la lista de variables para que la API pueda validar con ella (o None)."""
+    if not isinstance(features, list) or not features:
+        return "la lista de variables está vacía"
+    for feature in features:
+        ok = (isinstance(feature, dict) and isinstance(feature.get("name"), str)
+              and feature.get("type") in ("integer", "number")
+              and all(isinstance(feature.get(key), (int, float)) and not isinstance(feature.get(key), bool)
+                      for key in ("min", "max"))
+              and isinstance(feature.get("zero_means_missing"), bool))
+        if not ok or feature["min"] > feature["max"]:
+            name = feature.get("name") if isinstance(feature, dict) else feature
+            return f"la variable {name!r} está incompleta (name, type, min ≤ max, zero_means_missing)"
+    return None
+
+
+def _class_problem(classes):
+    values = {item.get("value") for item in classes if isinstance(item, dict) and isinstance(item.get("label"), str)} \
+        if isinstance(classes, list) else set()
+    return None if values == {0, 1} else "las clases deben ser 0 y 1, cada una con su etiqueta"
 
 
 def verify_version(folder, runtime="onnx", isolated=False):

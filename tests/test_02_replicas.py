@@ -2,13 +2,12 @@
 
 La misma topología que `02_docker/docker-compose.replicas.yml`, en el anfitrión: tres gunicorn
 en 127.0.0.1 y el nginx de Debian con la plantilla `02_docker/nginx/api.conf.template`.
-Bajo carga se para una réplica: nginx reintenta en otra y no se pierde ninguna petición.
-Al arrancarla otra vez, vuelve a recibir peticiones.
+Bajo carga constante y acotada se para una réplica (SIGTERM): nginx reintenta en otra y no se pierde
+ninguna petición. Al arrancarla otra vez, vuelve a recibir peticiones.
 """
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from contextlib import ExitStack, contextmanager
@@ -17,12 +16,12 @@ from string import Template
 
 import pytest
 
-from fault_tools import SteadyLoad, sample_patient, wait_until
-from support import ROOT, free_port, need, running_gunicorn, stop, wait_healthy
+from diabetes_api.model import example_patient
+from support import ROOT, SteadyLoad, free_port, need, running_gunicorn, stop, wait_healthy, wait_until
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 TEMPLATE = ROOT / "02_docker" / "nginx" / "api.conf.template"
-ENV = {"WEB_CONCURRENCY": "1", "GUNICORN_MAX_REQUESTS": "0"}
+ENV = {"WEB_CONCURRENCY": "1", "GUNICORN_MAX_REQUESTS": "0", "ACCESS_LOG": "0"}
 
 MAIN_CONF = """daemon off;
 worker_processes 1;
@@ -78,45 +77,39 @@ def running_nginx(tmp_path, addresses):
 
 def last_upstream(outcome):
     """La réplica que respondió: la última de X-Upstream (si hubo reintentos hay varias)."""
-    return outcome.headers.get("X-Upstream", "").split(",")[-1].strip()
+    return outcome.upstream.split(",")[-1].strip()
 
 
 @pytest.mark.slow
-def test_stopping_a_replica_loses_no_requests_and_it_rejoins(tmp_path, card):
+def test_stopping_a_replica_loses_no_requests_and_it_rejoins(tmp_path, served_model_dir, card):
     need(NGINX is not None, "falta nginx (sudo apt-get install nginx)")
-    patient = sample_patient(card)
+    env = {**ENV, "MODEL_DIR": str(served_model_dir)}
     ports = [free_port() for _ in range(3)]
     addresses = [f"127.0.0.1:{port}" for port in ports]
     victim = addresses[1]
     with ExitStack() as servers:
-        replicas = [servers.enter_context(running_gunicorn(tmp_path, port=port, env=ENV))[1] for port in ports]
+        replicas = [servers.enter_context(running_gunicorn(tmp_path, port=port, env=env))[1] for port in ports]
         base_url = servers.enter_context(running_nginx(tmp_path, addresses))
 
-        def predict(session):
-            return session.post(base_url + "/v1/predict", json=patient, timeout=15)
-
-        with SteadyLoad(predict, threads=4, max_seconds=50) as load:
+        with SteadyLoad(base_url + "/v1/predict", example_patient(card), threads=4, max_seconds=60) as load:
             # Primero, las tres réplicas reciben peticiones.
             wait_until(lambda: {last_upstream(o) for o in load.snapshot()} >= set(addresses), timeout=15,
                        message="nginx no repartió las peticiones entre las tres réplicas")
 
-            replicas[1].send_signal(signal.SIGTERM)
-            replicas[1].wait(timeout=20)
+            stop(replicas[1], timeout=20)  # SIGTERM: gunicorn deja de aceptar y termina lo que tiene
             stopped_at = time.monotonic()
             load.wait_for(lambda o: o.ok, timeout=10, since=stopped_at + 1.0)
-            served_while_down = load.count_since(stopped_at, lambda o: o.ok)
+            served_while_down = sum(1 for o in load.since(stopped_at) if o.ok)
 
             again = tmp_path / "de-nuevo"
             again.mkdir()
-            servers.enter_context(running_gunicorn(again, port=ports[1], env=ENV))
+            servers.enter_context(running_gunicorn(again, port=ports[1], env=env))
             restarted_at = time.monotonic()
             load.wait_for(lambda o: o.ok and last_upstream(o) == victim, timeout=20, since=restarted_at)
 
-        failures = load.failures()
-        outcomes = load.snapshot()
-        retried = sum(1 for o in outcomes if "," in o.headers.get("X-Upstream", ""))
-        print(f"\nréplica {victim} parada y arrancada de nuevo; peticiones: {len(outcomes)}, "
-              f"fallidas: {len(failures)}, reintentadas por nginx en otra réplica: {retried}, "
+        report = load.report(f"réplica {victim} parada y arrancada de nuevo", event=stopped_at)
+        retried = sum(1 for o in load.snapshot() if "," in o.upstream)
+        print(f"\n{report}\nreintentadas por nginx en otra réplica: {retried}; "
               f"respondidas con la réplica parada: {served_while_down}")
-        assert failures == [], [f.error or (f.status, f.body) for f in failures[:5]]
+        assert load.failures() == [], report
         assert served_while_down > 0

@@ -1,8 +1,8 @@
-"""Las réplicas con Docker Compose, sin motor Docker: el archivo es coherente con el resto.
+"""Etapa 02, Docker Compose sin motor Docker: los dos archivos son coherentes entre sí y con el resto.
 
-`02_docker/docker-compose.replicas.yml` pone N réplicas de la API detrás de nginx. Su
-comportamiento (parar una réplica sin perder peticiones) se prueba en test_07_replicas.py con la
-misma plantilla de nginx; aquí se comprueba que Compose la usa y que la API es la de la etapa 02.
+`docker-compose.yml` es la API sola; `docker-compose.replicas.yml` pone N réplicas detrás de nginx.
+El comportamiento de las réplicas (parar una sin perder peticiones) se prueba en test_02_replicas.py
+con la misma plantilla de nginx; aquí se comprueba que Compose la usa y que la API es la de la etapa 02.
 """
 
 import yaml
@@ -10,13 +10,23 @@ import yaml
 from support import ROOT
 
 FOLDER = ROOT / "02_docker"
-REPLICAS = yaml.safe_load((FOLDER / "docker-compose.replicas.yml").read_text(encoding="utf-8"))["services"]
 BASE = yaml.safe_load((FOLDER / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["api"]
+REPLICAS = yaml.safe_load((FOLDER / "docker-compose.replicas.yml").read_text(encoding="utf-8"))["services"]
+
+
+def test_api_service_has_healthcheck_restart_memory_limit_and_read_only_root():
+    assert (FOLDER / BASE["build"]["context"]).resolve() == ROOT  # contexto = raíz (y su .dockerignore)
+    assert BASE["build"]["dockerfile"] == "02_docker/Dockerfile"
+    assert BASE["build"]["args"]["PORT"].startswith("${PORT")  # el puerto llega de workshop.env
+    assert BASE["ports"] == ["${PORT}:${PORT}"]
+    assert BASE["healthcheck"]["test"] == ["CMD", "python", "-m", "diabetes_api.healthcheck"]
+    assert BASE["restart"] in {"always", "unless-stopped", "on-failure"}
+    assert BASE["mem_limit"] and BASE["read_only"] is True and "/tmp" in BASE["tmpfs"]
 
 
 def test_api_replicas_are_the_stage_02_service_without_host_ports():
     api = REPLICAS["api"]
-    for key in ("build", "image", "healthcheck", "mem_limit", "read_only", "restart"):
+    for key in ("build", "image", "healthcheck", "mem_limit", "read_only", "tmpfs", "restart", "stop_grace_period"):
         assert api[key] == BASE[key], f"«{key}» debe ser igual que en docker-compose.yml"
     assert "ports" not in api  # varias réplicas no pueden publicar el mismo puerto del anfitrión
     assert api["deploy"]["replicas"] >= 2
