@@ -66,17 +66,48 @@ $(STAMP_DEV): requirements/dev.txt $(STAMP)
 	$(PY) -m pip install --quiet $(PIP_FROM) -r requirements/dev.txt
 	@touch $@
 
-model: $(MODEL) ## Entrena el modelo si falta o si cambian los datos, el código o las dependencias
+# El modelo: versiones inmutables en $(MODEL_DIR)/versions/<versión>/ y el puntero publicado
+# $(MODEL_DIR)/live.json. `make model` entrena la receta de referencia (los datos del taller, semilla 42)
+# y la PUBLICA; si la receta no cambió, reutiliza su versión (tarda un par de segundos). Cualquier otro
+# entrenamiento (p. ej. `$(PY) -m diabetes_model.train --seed 7`) queda sin publicar salvo --publish.
+.PHONY: versions publish rollback reload notebook-refresh lab
 
-$(MODEL): 00_intro/train.py 00_intro/features.py 00_intro/model_card.py 00_intro/data/diabetes.csv $(STAMP)
-	$(PY) 00_intro/train.py
+model: $(STAMP) ## Etapa 00: entrena la receta de referencia (si cambió) y la publica (también tras un experimento)
+	$(PY) 00_intro/train.py --publish
 
-demo-0: $(MODEL) ## Etapa 00: entrena (si hace falta) y resume la ficha del modelo
-	@$(PY) 00_intro/summary.py $(CARD)
+# Lo que necesitan las demás etapas: una versión publicada. Solo entrena si todavía no hay ninguna.
+$(MODEL): | $(STAMP)
+	$(PY) 00_intro/train.py --publish
 
-notebook: $(STAMP) ## Ejecuta el cuaderno de la etapa 00 y guarda sus gráficos
+demo-0: $(MODEL) ## Etapa 00: entrena y publica (si no hay modelo publicado) y resume la ficha de la versión viva
+	@$(PY) -m diabetes_model.summary
+
+versions: | $(STAMP) ## Versiones del modelo: fecha, ROC AUC, cuál está publicada y cuál es la anterior
+	@$(PY) -m diabetes_model.versions list
+
+publish: | $(STAMP) ## Comprueba y publica una versión ya entrenada: make publish VERSION=v-…
+	@test -n "$(VERSION)" || { echo "Error: indica la versión: make publish VERSION=v-… (las lista make versions)." >&2; exit 2; }
+	@$(PY) -m diabetes_model.versions publish "$(VERSION)"
+
+rollback: | $(STAMP) ## Vuelve a la versión anterior (o a VERSION=v-…), comprobándola antes
+	@$(PY) -m diabetes_model.versions rollback $(if $(VERSION),"$(VERSION)")
+
+reload: | $(STAMP) ## Comprueba la versión publicada y avisa (SIGHUP) al gunicorn de este equipo para servirla
+	@$(PY) -m diabetes_model.versions reload
+
+notebook: $(STAMP_DEV) ## Ejecuta el cuaderno de la etapa 00 y deja el resultado en results/ (no cambia el versionado)
+	@mkdir -p results
+	$(PY) -m jupyter nbconvert --to notebook --execute 00_intro/exploracion.ipynb --output-dir results --output exploracion.ipynb
+	$(PY) -m jupyter nbconvert --to html results/exploracion.ipynb --output-dir results
+	@echo "Listo: results/exploracion.ipynb y results/exploracion.html (ábrelo en el navegador)."
+
+notebook-refresh: $(STAMP_DEV) ## Mantenedor: ejecuta el cuaderno y guarda sus salidas en el archivo versionado
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace 00_intro/exploracion.ipynb
 	$(PY) -m nbstripout --keep-output 00_intro/exploracion.ipynb
+
+# JupyterLab se niega a correr como root sin --allow-root (contenedores, máquinas de CI): se añade solo entonces.
+lab: $(STAMP_DEV) ## Abre el cuaderno de la etapa 00 en JupyterLab (solo en 127.0.0.1; Ctrl+C para parar)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) 00_intro/exploracion.ipynb
 
 
 test: $(STAMP_DEV) $(MODEL) ## Ejecuta todas las pruebas
@@ -118,8 +149,9 @@ DOCKER_BUILD_NET = $(if $(findstring --network host,$(DOCKER_NET)),--network hos
 DOCKER_RUN_OPTS ?= --read-only --tmpfs /tmp --memory 512m
 DOCKER_REF = $(DOCKER_IMAGE):$(DOCKER_TAG)
 # Un curl de ejemplo con un paciente válido, generado desde la ficha del modelo.
-DOCKER_CURL = $(PY) -c 'import json, sys; from diabetes_api.demo import curl_command; \
-	print(curl_command(sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8"))))' http://localhost:$(PORT) $(CARD)
+DOCKER_CURL = $(PY) -c 'import sys; from diabetes_api.demo import curl_command; \
+	from diabetes_api.model import live_version_dir, read_card; \
+	print(curl_command(sys.argv[1], read_card(live_version_dir())))' http://localhost:$(PORT)
 
 .PHONY: demo-2 docker-build docker-run docker-stop
 
@@ -154,8 +186,9 @@ demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicor
 	$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
 
 # ---------------------------------------------------------------- Producción
-# Benchmark con wrk (sudo apt-get install wrk): cada configuración de servidor en 127.0.0.1 y
-# 5 s por medida (unos 2-3 min en total). Más corto: make bench BENCH_SECONDS=1.
+# Benchmark con wrk (sudo apt-get install wrk, o brew install wrk): cada configuración de servidor
+# en 127.0.0.1 y 5 s por medida (unos 3 min en total). La variante corta de CI (unos 40 s):
+#   make bench BENCH_SECONDS=1 BENCH_CONFIGS=ci
 # Más opciones en 02_docker/bench/README.md. Resultados en results/ (bench.md y bench.png).
 
 .PHONY: bench
@@ -165,7 +198,8 @@ bench: $(MODEL) ## Producción: mide peticiones/s y latencia con wrk y escribe r
 
 # ---------------------------------------------------------------- Cliente móvil
 # La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no
-# responde ya y, al acabar (también con Ctrl+C), para por su PID solo lo que arrancó.
+# responde ya (el PID del maestro queda en $(PIDFILE)) y, al acabar, para por su PID solo lo que
+# arrancó. Ctrl+C es la forma normal de parar `make app`: serve_api.py sale con 0 y make no da error.
 # Otro puerto: make app PORT=9000
 
 .PHONY: demo-client app
@@ -189,7 +223,7 @@ app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de l
 	@PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url --log -
 
 # ---------------------------------------------------------------- Etapa 03
-# AWS Lightsail con 03_lightsail/deploy.py (python 03_lightsail/deploy.py --help). Región, nombre,
+# AWS Lightsail con 03_lightsail/deploy.py (.venv/bin/python 03_lightsail/deploy.py --help). Región, nombre,
 # potencia y nodos: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, p. ej.
 #   LIGHTSAIL_POWER=micro make deploy-lightsail      make destroy-lightsail YES=1
 # La imagen es la de la etapa 02 (DOCKER_REF). Si el servicio ya existe (código 5 de `create`),
@@ -197,12 +231,12 @@ app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de l
 LIGHTSAIL := $(PY) 03_lightsail/deploy.py
 LIGHTSAIL_IMAGE = $(if $(DOCKER_REF),--image $(DOCKER_REF))
 
-.PHONY: demo-3 deploy-lightsail destroy-lightsail
+.PHONY: demo-3 deploy-lightsail destroy-lightsail lightsail-deployments lightsail-rollback
 
-demo-3: $(STAMP) ## Etapa 03: plan del despliegue en Lightsail, llamada a llamada, y su coste (sin cuenta de AWS)
+demo-3: $(STAMP_DEV) ## Etapa 03: plan del despliegue en Lightsail, llamada a llamada, y su coste (sin cuenta de AWS)
 	@$(LIGHTSAIL) plan $(LIGHTSAIL_IMAGE)
 
-deploy-lightsail: docker-build ## Etapa 03: crea el servicio en Lightsail, sube la imagen, despliega y prueba (¡factura!)
+deploy-lightsail: docker-build $(STAMP_DEV) ## Etapa 03: crea el servicio en Lightsail, sube la imagen, despliega y prueba (¡factura!)
 	@$(LIGHTSAIL) create || { status=$$?; [ $$status -eq 5 ] || exit $$status; \
 		echo "El servicio ya existe: se sube la imagen y se publica un despliegue nuevo."; }
 	$(LIGHTSAIL) push $(LIGHTSAIL_IMAGE)
@@ -210,5 +244,26 @@ deploy-lightsail: docker-build ## Etapa 03: crea el servicio en Lightsail, sube 
 	$(LIGHTSAIL) smoke
 	@echo "AVISO: el servicio factura hasta que lo borres: make destroy-lightsail"
 
-destroy-lightsail: $(STAMP) ## Etapa 03: borra el servicio de Lightsail (pide confirmación) y comprueba que ya no existe
+destroy-lightsail: $(STAMP_DEV) ## Etapa 03: borra el servicio de Lightsail (pide confirmación) y comprueba que ya no existe
 	$(LIGHTSAIL) destroy $(if $(YES),--yes)
+
+lightsail-deployments: $(STAMP_DEV) ## Etapa 03: lista los despliegues del servicio (versión, estado, fecha, imágenes; * = activo)
+	@$(LIGHTSAIL) deployments
+
+lightsail-rollback: $(STAMP_DEV) ## Etapa 03: vuelve a desplegar el despliegue anterior activo (o DEPLOYMENT=N)
+	$(LIGHTSAIL) rollback $(if $(DEPLOYMENT),--version $(DEPLOYMENT))
+
+# ---------------------------------------------------------------- Etapa 04
+# Tres esquemas de integración con el mismo modelo y las mismas pacientes: base de datos compartida
+# (por lotes), API REST y streaming (Redis Streams). `make demo-4` arranca en 127.0.0.1 redis-server,
+# la API con gunicorn, el trabajo por lotes y los consumidores, mide y para todo al acabar (también
+# con Ctrl+C). Resultados en results/esquemas.md y results/esquemas.png. Versión corta, p. ej.:
+#   make demo-4 SCHEMES_PATIENTS=50 SCHEMES_SECONDS=5 SCHEMES_BURST=1000
+# Modelo más pesado (coste simulado por evento en los consumidores): SCHEMES_EVENT_COST_MS=2.
+# PostgreSQL en vez de SQLite: DATABASE_URL=postgresql://… Redis propio: REDIS_URL=redis://…
+# Cada pieza por separado: .venv/bin/python -m schemes --help (ver 04_esquemas/README.md).
+
+.PHONY: demo-4
+
+demo-4: $(STAMP_DEV) $(MODEL) ## Etapa 04: base de datos, API REST y streaming con las mismas pacientes; la tabla de la charla, medida
+	@$(PY) -m schemes demo || [ $$? -eq 130 ]

@@ -43,8 +43,9 @@ def docker_answers():
 def checks():
     """(obligatorio, correcto, texto) de cada comprobación."""
     python_ok = sys.version_info >= (3, 11)
-    yield True, python_ok, (f"Python {sys.version.split()[0]}" if python_ok else
-                            f"Python {sys.version.split()[0]}: hace falta 3.11 o superior (make setup PYTHON=python3.11)")
+    version = sys.version.split()[0]
+    yield True, python_ok, (f"Python {version}" if python_ok else
+                            f"Python {version}: hace falta 3.11 o superior (make setup PYTHON=python3.11)")
     try:
         import ensurepip  # noqa: F401
         import venv  # noqa: F401
@@ -55,12 +56,13 @@ def checks():
     for name, port in workshop_ports().items():
         free = port_free(port)
         yield True, free, (f"puerto {port} ({name}) libre" if free else
-                           f"el puerto {port} ({name}) está ocupado: ciérralo o usa otro, p. ej. make app {name}={port + 1}")
+                           f"el puerto {port} ({name}) está ocupado: ciérralo o usa otro, p. ej. {name}={port + 1}")
     if shutil.which("docker") is None:
         yield False, False, "Docker no está instalado (opcional: etapas 02 y 03; instala Docker Desktop o docker.io)"
     else:
         running = docker_answers()
-        yield False, running, "Docker responde" if running else "Docker está instalado pero el motor no responde (arráncalo)"
+        yield False, running, ("Docker responde" if running else
+                               "Docker está instalado pero el motor no responde (arráncalo)")
     has_wrk = shutil.which("wrk") is not None
     yield False, has_wrk, "wrk" if has_wrk else "falta wrk (opcional: make bench; apt install wrk o brew install wrk)"
 

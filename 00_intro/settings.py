@@ -1,11 +1,22 @@
-"""Rutas del entrenamiento, leídas de `workshop.env` (la definición única del taller)."""
+"""Rutas de la etapa 00. MODEL_DIR y PIDFILE se leen igual que los lee la API: la variable de entorno o,
+si no está, `workshop.env` (la definición única del taller), relativas a la raíz del repositorio."""
 
 from pathlib import Path
 
-from dotenv import dotenv_values
+from diabetes_api.settings import root, shared_path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = dotenv_values(ROOT / "workshop.env")
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_PATH = PACKAGE_DIR / "data" / "diabetes.csv"
+RESULTS_DIR = root() / "results"  # lo que generan las demos y el cuaderno (ignorado por git)
+REFERENCE_SEED = 42  # la receta de referencia: los datos del taller con esta semilla (`make model`)
+KEEP_VERSIONS = 5  # versiones que se conservan en MODEL_DIR/versions (más la viva y la anterior)
 
-MODEL_DIR = ROOT / SHARED["MODEL_DIR"]
-DATA_PATH = ROOT / "00_intro" / "data" / "diabetes.csv"
+
+def model_dir():
+    """La carpeta del modelo servido (MODEL_DIR): live.json y versions/."""
+    return shared_path("MODEL_DIR")
+
+
+def pidfile():
+    """El archivo con el PID del maestro de gunicorn en este equipo (PIDFILE)."""
+    return shared_path("PIDFILE")

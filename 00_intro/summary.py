@@ -1,41 +1,103 @@
-"""Imprime en español un resumen de la ficha del modelo (`make demo-0`)."""
+"""Imprime en español un resumen de la ficha del modelo publicado (`make demo-0`).
+
+Uso:
+    python -m diabetes_model.summary [FICHA | CARPETA]
+
+Sin argumentos, la ficha de la versión publicada en MODEL_DIR (la que sirve la API). Con una
+carpeta del modelo (con live.json) o de una versión, la de esa carpeta; o una ficha concreta.
+"""
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
+
+
+def spanish_number(value, decimals=2):
+    """Un número con formato español: 1.234,5 (punto de miles, coma decimal). None → «—»."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def spanish_scientific(value):
+    """Un número muy pequeño en notación científica con coma decimal: 2,7e-07."""
+    return f"{value:.1e}".replace(".", ",")
+
+
+def spanish_date(iso):
+    """Una fecha ISO 8601 (UTC) como 25/11/2026 12:12 UTC."""
+    try:
+        return datetime.fromisoformat(str(iso)).strftime("%d/%m/%Y %H:%M UTC")
+    except ValueError:
+        return str(iso)
 
 
 def summarize(card):
     """Devuelve el resumen como texto."""
     metrics, test = card["metrics"], card["metrics"]["test"]
+    onnx, parity = card["artifacts"]["onnx"], card["parity"]
     lines = [
-        f"Modelo {card['name']} · versión {card['version']} · creado {card['created_at']}",
+        f"Modelo {card['name']} · versión {card['version']} · creado {spanish_date(card['created_at'])}",
         f"Estimador: {card['estimator']['class']} ({card['estimator']['name']})",
         f"Validación cruzada ({metrics['cv_folds']} particiones): ROC AUC "
-        f"{metrics['cv_roc_auc_mean']:.3f} ± {metrics['cv_roc_auc_std']:.3f}",
-        f"Conjunto reservado: ROC AUC {test['roc_auc']:.3f}, exactitud {test['accuracy']:.3f}, "
-        f"sensibilidad {test['recall_positive']:.3f}",
+        f"{spanish_number(metrics['cv_roc_auc_mean'], 3)} ± {spanish_number(metrics['cv_roc_auc_std'], 3)}",
+        f"Conjunto reservado: ROC AUC {spanish_number(test['roc_auc'], 3)}, "
+        f"exactitud {spanish_number(test['accuracy'], 3)}, sensibilidad {spanish_number(test['recall_positive'], 3)}",
         f"Matriz de confusión [[VN, FP], [FN, VP]]: {test['confusion_matrix']}",
-        f"scikit-learn {card['environment']['scikit_learn']}, Python {card['environment']['python']}",
+        f"Artefactos: model.onnx (opset {onnx['opset']}, onnxruntime {onnx['onnxruntime']}) y model.joblib "
+        f"(scikit-learn {card['artifacts']['joblib']['scikit_learn']}, Python {card['environment']['python']})",
+        f"Paridad ONNX / scikit-learn en {spanish_number(parity['rows'], 0)} filas: diferencia máxima "
+        f"{spanish_scientific(parity['max_abs_diff'])} (tolerancia {spanish_scientific(parity['tolerance'])}), "
+        f"{parity['decision_flips']} decisiones cambiadas",
         "Variables de entrada (en este orden):",
     ]
     for feature in card["features"]:
         missing = " · 0 = no medido" if feature["zero_means_missing"] else ""
         lines.append(
             f"  - {feature['name']:<25} {feature['label']} ({feature['unit']}): "
-            f"{feature['min']}–{feature['max']}{missing}"
+            f"{_plain(feature['min'])}–{_plain(feature['max'])}{missing}"
         )
     return "\n".join(lines)
 
 
+def card_path(target=None):
+    """La ficha que se resume: la indicada, la de una carpeta de versión o la publicada de una carpeta del modelo."""
+    from diabetes_model import versions
+    from diabetes_model.settings import model_dir
+
+    path = Path(target) if target else model_dir()
+    if path.is_file() or (path / "model.json").is_file():
+        return path if path.is_file() else path / "model.json"
+    live = versions.live_version(path)
+    if live is None:
+        raise versions.VersionError(f"No hay ninguna versión publicada en {path}. Entrena y publica la de "
+                                    "referencia con: make model")
+    return versions.version_dir(path, live) / "model.json"
+
+
 def main(argv=None):
+    from diabetes_model.versions import VersionError, after_colon
+
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else Path(__file__).parent / "model" / "model.json"
-    if not path.is_file():
-        print(f"Error: no existe la ficha «{path}». Entrena antes con: make model", file=sys.stderr)
+    try:
+        path = card_path(args[0] if args else None)
+        card = json.loads(path.read_text(encoding="utf-8"))
+        print(summarize(card))
+    except VersionError as error:
+        print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return 2
-    print(summarize(json.loads(path.read_text(encoding="utf-8"))))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"Error: no se puede leer la ficha ({type(error).__name__}: {error}). Entrena con: make model",
+              file=sys.stderr)
+        return 2
     return 0
+
+
+def _plain(value):
+    """Los límites de la ficha tal cual, con coma decimal (0,05; 400)."""
+    return str(value).replace(".", ",")
 
 
 if __name__ == "__main__":

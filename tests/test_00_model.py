@@ -1,20 +1,27 @@
-"""Pruebas de comportamiento del modelo: cambios clínicamente obvios mueven el riesgo en su sentido."""
+"""Pruebas de comportamiento del modelo publicado: cambios clínicamente obvios mueven el riesgo en su sentido,
+igual con el pipeline de scikit-learn (joblib) que con el grafo ONNX (lo que sirve la API)."""
 
 import joblib
 import numpy as np
+import onnxruntime
 import pytest
 
+BASE = {"Pregnancies": 2, "Glucose": 120, "BloodPressure": 70, "SkinThickness": 25, "Insulin": 100,
+        "BMI": 30, "DiabetesPedigreeFunction": 0.4, "Age": 35}
 
-@pytest.fixture(scope="module")
-def predict_risk(model_dir, card):
-    pipeline = joblib.load(model_dir / "model.joblib")
+
+@pytest.fixture(scope="module", params=["joblib", "onnx"])
+def predict_risk(request, model_dir, card):
     names = [feature["name"] for feature in card["features"]]
-    base = {"Pregnancies": 2, "Glucose": 120, "BloodPressure": 70, "SkinThickness": 25, "Insulin": 100,
-            "BMI": 30, "DiabetesPedigreeFunction": 0.4, "Age": 35}
+    if request.param == "joblib":
+        pipeline = joblib.load(model_dir / "model.joblib")
+        positive = lambda row: pipeline.predict_proba(row)[0, 1]  # noqa: E731
+    else:
+        session = onnxruntime.InferenceSession(model_dir / "model.onnx", providers=["CPUExecutionProvider"])
+        positive = lambda row: session.run(["probabilities"], {"X": row.astype(np.float32)})[0][0, 1]  # noqa: E731
 
     def risk(**changes):
-        row = np.array([[{**base, **changes}[name] for name in names]], dtype=float)
-        return pipeline.predict_proba(row)[0, 1]
+        return positive(np.array([[{**BASE, **changes}[name] for name in names]], dtype=float))
 
     return risk
 

@@ -1,0 +1,381 @@
+"""Versiones del modelo: carpetas inmutables, el puntero publicado y las órdenes del mantenedor.
+
+Disposición de MODEL_DIR (la lee la API, `diabetes_api.model`):
+
+    live.json              {"version": "v-…", "previous": "v-…" | null, "published_at": "…"}
+    versions/<versión>/    model.json (ficha), model.onnx, model.joblib, metrics.json
+
+Una carpeta de versión se escribe en una carpeta temporal hermana y se renombra al final: nunca
+aparece a medias con su nombre definitivo, y después no se modifica nunca. Publicar es cambiar
+`live.json` con un archivo temporal + os.replace (atómico): la API ve el puntero viejo o el nuevo.
+
+Uso (o con make: versions, publish VERSION=…, rollback [VERSION=…], reload):
+    python -m diabetes_model.versions list              versiones, fecha, ROC AUC, viva y anterior
+    python -m diabetes_model.versions publish v-…       comprueba la versión y la publica
+    python -m diabetes_model.versions rollback [v-…]    vuelve a la anterior (o a la que se nombre)
+    python -m diabetes_model.versions reload            comprueba la viva y envía SIGHUP a gunicorn
+    python -m diabetes_model.versions prune [--keep N]  borra las antiguas (nunca la viva ni la anterior)
+Con --model-dir CARPETA trabaja en otra carpeta del modelo (por defecto, MODEL_DIR).
+Códigos de salida: 0 bien, 1 error o versión rechazada, 2 orden mal escrita, 3 no hay servidor.
+"""
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from diabetes_model.model_card import read_json, write_json
+from diabetes_model.settings import KEEP_VERSIONS, model_dir, pidfile
+from diabetes_model.summary import spanish_date, spanish_number
+from mobile_client.argparse_es import SpanishArgumentParser
+
+POINTER = "live.json"
+VERSIONS = "versions"
+# El mismo patrón que acepta la API: una versión es un nombre de carpeta, nunca una ruta.
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+STALE_TEMPORARY_SECONDS = 3600  # una carpeta temporal más vieja es de un entrenamiento interrumpido
+# La disposición anterior (sin versiones): model.json suelto en MODEL_DIR haría que la API lo tomara
+# por una carpeta de versión e ignorara live.json. Se borra al publicar.
+LEGACY_FILES = ("model.json", "model.joblib")
+
+
+class VersionError(RuntimeError):
+    """Un error para el usuario: el mensaje es una frase en español."""
+
+    exit_code = 1
+
+
+class NoServerError(VersionError):
+    """No hay ningún maestro de gunicorn al que avisar."""
+
+    exit_code = 3
+
+
+# ------------------------------------------------------------------ Carpetas y puntero
+
+def versions_dir(root):
+    return Path(root) / VERSIONS
+
+
+def version_dir(root, version):
+    if not isinstance(version, str) or not VERSION_PATTERN.match(version):
+        raise VersionError(f"«{version}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
+    return versions_dir(root) / version
+
+
+@contextmanager
+def locked(root):
+    """Exclusión mutua entre procesos que cambian el puntero o borran versiones (flock)."""
+    folder = versions_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_version(root, version, write_files):
+    """Crea versions/<versión> entera o nada. Devuelve (carpeta, True si se creó ahora).
+
+    `write_files(carpeta)` escribe los archivos en una carpeta temporal hermana; después se fuerzan
+    a disco y la carpeta se renombra (atómico). Si la versión ya existe, no se toca.
+    """
+    target = version_dir(root, version)
+    if target.is_dir():
+        return target, False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=target.parent))
+    try:
+        write_files(temporary)
+        for path in temporary.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+            path.chmod(0o444)  # inmutable: solo lectura (para todos, también dentro de la imagen)
+        temporary.chmod(0o755)  # mkdtemp la crea 0o700: la API puede correr con otro usuario
+        try:
+            os.rename(temporary, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(temporary)  # otro proceso escribió la misma versión a la vez: vale la suya
+            return target, False
+        _fsync_dir(target.parent)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return target, True
+
+
+def read_pointer(root):
+    """El puntero publicado como diccionario, o None si aún no se ha publicado nada."""
+    path = Path(root) / POINTER
+    if not path.is_file():
+        return None
+    try:
+        pointer = read_json(path)
+        version_dir(root, pointer["version"])
+    except (OSError, ValueError, TypeError, KeyError, VersionError):
+        raise VersionError(f"El puntero {path} está dañado: publica una versión con "
+                           f"`{command(root, 'publish', 'VERSIÓN')}` o la de referencia con `make model`.") from None
+    return pointer
+
+
+def live_version(root):
+    pointer = read_pointer(root)
+    return pointer["version"] if pointer else None
+
+
+def write_pointer(root, version, previous):
+    """Cambia la versión publicada de una vez (archivo temporal + os.replace)."""
+    pointer = {"version": version, "previous": previous,
+               "published_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    write_json(pointer, Path(root) / POINTER)
+    _fsync_dir(Path(root))
+    return pointer
+
+
+def list_versions(root):
+    """[(versión, ficha o None si no se puede leer)], de la más antigua a la más reciente."""
+    folder = versions_dir(root)
+    entries = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        written = path.stat().st_mtime_ns  # desempata dos versiones creadas en el mismo segundo
+        try:
+            card = read_json(path / "model.json")
+            created = str(card["created_at"])
+        except (OSError, ValueError, TypeError, KeyError):
+            card = None
+            created = datetime.fromtimestamp(written / 1e9, UTC).isoformat(timespec="seconds")
+        entries.append((created, written, path.name, card))
+    return [(name, card) for _, _, name, card in sorted(entries, key=lambda entry: entry[:3])]
+
+
+# ------------------------------------------------------------------ Comprobar, publicar, volver atrás
+
+def verify(folder):
+    """Comprueba una versión con el código de la API (ficha, sha256, motor, predicción de prueba),
+    para las dos formas de servirla: ONNX y joblib. Lanza VersionError con el motivo."""
+    from diabetes_api.model import ModelError, verify_version
+
+    try:
+        for runtime in ("onnx", "sklearn"):
+            verify_version(folder, runtime=runtime)
+    except ModelError as error:
+        raise VersionError(f"La versión {Path(folder).name} no se puede servir: {after_colon(str(error))}") from None
+
+
+def existing_version(root, version):
+    folder = version_dir(root, version)
+    if not folder.is_dir():
+        raise VersionError(f"No existe la versión {version} en {versions_dir(root)}: "
+                           f"mira las que hay con `{command(root, 'list')}`.")
+    return folder
+
+
+def publish(root, version):
+    """Comprueba `version` y la publica; la que estaba viva queda como anterior. Devuelve el mensaje."""
+    with locked(root):
+        return _switch(root, version, "Publicada")
+
+
+def rollback(root, version=None):
+    """Vuelve a la versión anterior del puntero, o a la que se nombre. Devuelve el mensaje."""
+    with locked(root):
+        pointer = read_pointer(root)
+        if pointer is None:
+            raise VersionError("No hay ninguna versión publicada a la que volver: "
+                               "publica la de referencia con `make model`.")
+        target = version or pointer.get("previous")
+        if not target:
+            raise VersionError(f"La versión publicada ({pointer['version']}) no tiene anterior: nombra una con "
+                               f"`{command(root, 'rollback', 'VERSIÓN')}` (mira cuáles hay con "
+                               f"`{command(root, 'list')}`).")
+        return _switch(root, target, "Vuelta atrás: publicada")
+
+
+def _switch(root, version, verb):
+    folder = existing_version(root, version)
+    live = live_version(root)
+    if version == live:
+        return f"La versión {version} ya es la publicada: no cambio nada."
+    verify(folder)
+    write_pointer(root, version, previous=live)
+    for name in LEGACY_FILES:
+        (Path(root) / name).unlink(missing_ok=True)
+    before = f" (la anterior, {live}, queda para `{command(root, 'rollback')}`)" if live else ""
+    return (f"{verb} la versión {version}{before}. Si la API ya está en marcha en este equipo, "
+            f"recárgala con `{command(root, 'reload')}`.")
+
+
+def prune(root, keep=KEEP_VERSIONS):
+    """Borra las versiones más antiguas y conserva `keep` más la viva y la anterior. Devuelve las borradas."""
+    if keep < 1:
+        raise VersionError(f"--keep {keep} no es válido: hay que conservar al menos una versión.")
+    with locked(root):
+        pointer = read_pointer(root) or {}
+        protected = {pointer.get("version"), pointer.get("previous")}
+        names = [name for name, _ in list_versions(root)]
+        doomed = [name for name in names[:-keep] if name not in protected]
+        for name in doomed:
+            # Primero se aparta con otro nombre (atómico) y después se borra: nunca queda a medias.
+            folder = versions_dir(root) / name
+            trash = folder.with_name(f".{name}.{os.getpid()}-{time.time_ns()}.deleted.tmp")
+            os.rename(folder, trash)
+            shutil.rmtree(trash)
+        for leftover in versions_dir(root).glob(".*.tmp"):  # de un entrenamiento o un borrado interrumpido
+            if time.time() - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                shutil.rmtree(leftover, ignore_errors=True)
+    return doomed
+
+
+# ------------------------------------------------------------------ Recargar el servidor del anfitrión
+
+def reload(root):
+    """Comprueba la versión publicada y, si está bien, envía SIGHUP al maestro de gunicorn."""
+    live = live_version(root)
+    if live is None:
+        raise VersionError(f"No hay ninguna versión publicada en {root}: publica la de referencia con `make model`.")
+    verify(existing_version(root, live))
+    pid, path = server_pid()
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise NoServerError(f"La API no está en marcha (el PID {pid} de {path} ya no existe): "
+                            f"la versión {live} se servirá al arrancarla.") from None
+    except PermissionError:
+        raise VersionError(f"No tengo permiso para enviar señales al PID {pid} de {path}: "
+                           "ejecuta la orden con el usuario que arrancó gunicorn.") from None
+    return (f"Enviado SIGHUP al maestro de gunicorn (PID {pid}): los workers nuevos sirven la versión {live} "
+            "y los viejos terminan antes lo que tienen en curso.")
+
+
+def server_pid():
+    """(PID, pidfile) del maestro de gunicorn en marcha, o NoServerError con una frase."""
+    from diabetes_api.settings import SettingsError
+
+    try:
+        path = pidfile()
+    except SettingsError as error:
+        raise VersionError(str(error)) from None
+    try:
+        pid = int(path.read_text(encoding="utf-8").strip())
+    except FileNotFoundError:
+        raise NoServerError(f"No hay ninguna API con gunicorn en marcha en este equipo (no existe {path}): "
+                            "la versión publicada se servirá al arrancarla.") from None
+    except (OSError, ValueError):
+        raise NoServerError(f"El archivo {path} no contiene un PID válido: no hay a quién avisar.") from None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc/self").exists():
+        # Un pidfile viejo puede nombrar un PID que ya es otro programa: SIGHUP lo mataría.
+        if not cmdline.exists():
+            raise NoServerError(f"La API no está en marcha (el PID {pid} de {path} ya no existe): "
+                                "la versión publicada se servirá al arrancarla.")
+        if b"gunicorn" not in cmdline.read_bytes():
+            raise NoServerError(f"El PID {pid} de {path} no es un maestro de gunicorn (el archivo es viejo): "
+                                "no le envío ninguna señal.")
+    return pid, path
+
+
+# ------------------------------------------------------------------ Línea de órdenes
+
+def command(root, action, argument=""):
+    """La orden que hay que escribir: con make para MODEL_DIR, con python -m para otra carpeta."""
+    if Path(root).resolve() == model_dir().resolve():
+        makes = {"publish": f"make publish VERSION={argument}", "rollback": "make rollback",
+                 "list": "make versions", "reload": "make reload"}
+        if action == "rollback" and argument:
+            return f"make rollback VERSION={argument}"
+        return makes[action]
+    return f"python -m diabetes_model.versions --model-dir {root} {action} {argument}".rstrip()
+
+
+def format_listing(root):
+    entries = list_versions(root)
+    if not entries:
+        return f"No hay ninguna versión en {versions_dir(root)}: entrena la de referencia con `make model`."
+    pointer = read_pointer(root) or {}
+    lines = [f"Versiones en {versions_dir(root)} (de la más antigua a la más reciente):",
+             f"  {'versión':<16} {'creada':<21} {'estimador':<21} {'AUC (VC)':>9} {'AUC (prueba)':>13}  estado"]
+    for name, card in entries:
+        state = {pointer.get("version"): "← viva", pointer.get("previous"): "anterior (rollback)"}.get(name, "")
+        if card is None:
+            lines.append(f"  {name:<16} {'(ficha ilegible)':<21} {'':<21} {'':>9} {'':>13}  {state}".rstrip())
+            continue
+        metrics = card.get("metrics", {})
+        lines.append(f"  {name:<16} {spanish_date(card['created_at']):<21} "
+                     f"{card.get('estimator', {}).get('name', '?'):<21} "
+                     f"{spanish_number(metrics.get('cv_roc_auc_mean'), 3):>9} "
+                     f"{spanish_number(metrics.get('test', {}).get('roc_auc'), 3):>13}  {state}".rstrip())
+    if pointer:
+        lines.append(f"Publicada: {pointer['version']} desde {spanish_date(pointer['published_at'])}; "
+                     f"anterior: {pointer.get('previous') or 'ninguna'}.")
+    else:
+        lines.append(f"Ninguna publicada todavía: `{command(root, 'publish', 'VERSIÓN')}`.")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = SpanishArgumentParser(prog="python -m diabetes_model.versions",
+                                     description="Versiones del modelo: listar, publicar, volver atrás, recargar.")
+    parser.add_argument("--model-dir", metavar="CARPETA",
+                        help="carpeta del modelo (por defecto, MODEL_DIR de workshop.env)")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="orden")
+    actions.add_parser("list", help="versiones con su fecha y ROC AUC, la viva y la anterior")
+    actions.add_parser("publish", help="comprueba una versión y la publica").add_argument("version", metavar="VERSIÓN")
+    actions.add_parser("rollback", help="vuelve a la anterior o a la versión indicada").add_argument(
+        "version", nargs="?", metavar="VERSIÓN")
+    actions.add_parser("reload", help="comprueba la versión publicada y envía SIGHUP a gunicorn")
+    actions.add_parser("prune", help="borra versiones antiguas").add_argument(
+        "--keep", type=int, default=KEEP_VERSIONS, metavar="N", help=f"cuántas conservar (por defecto {KEEP_VERSIONS})")
+    args = parser.parse_args(argv)
+    root = Path(args.model_dir) if args.model_dir else model_dir()
+    try:
+        if args.action == "list":
+            print(format_listing(root))
+        elif args.action == "publish":
+            print(publish(root, args.version))
+        elif args.action == "rollback":
+            print(rollback(root, args.version))
+        elif args.action == "reload":
+            print(reload(root))
+        else:
+            removed = prune(root, args.keep)
+            print(f"Versiones borradas: {', '.join(removed)}." if removed else "No hay versiones que borrar.")
+    except VersionError as error:
+        print(f"Error: {after_colon(str(error))}", file=sys.stderr)
+        return error.exit_code
+    except OSError as error:
+        print(f"Error: no se pudo leer o escribir en {root} ({error.strerror or error}).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def after_colon(sentence):
+    """Una frase que sigue a dos puntos empieza en minúscula (salvo siglas: ONNX, API…)."""
+    if len(sentence) > 1 and sentence[0].isupper() and not sentence[1].isupper():
+        return sentence[0].lower() + sentence[1:]
+    return sentence
+
+
+def _fsync_dir(path):
+    """Fuerza a disco la entrada del directorio (el renombrado sobrevive a un corte de luz)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
