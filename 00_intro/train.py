@@ -14,6 +14,7 @@ su carpeta sin tocarla. Sin --publish no cambia la versión servida; `make model
 de referencia (los datos del taller, semilla 42) y la publica.
 """
 
+import csv
 import hashlib
 import sys
 import time
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
@@ -54,12 +54,23 @@ class TrainingError(RuntimeError):
 
 
 def load_data(path=DATA_PATH):
-    """Lee el CSV y devuelve (X, y) como arrays de numpy en el orden de FEATURE_NAMES."""
-    frame = pd.read_csv(path)
-    missing = [name for name in [*FEATURE_NAMES, TARGET] if name not in frame.columns]
-    if missing:
-        raise ValueError(f"Al CSV le faltan las columnas: {', '.join(missing)}")
-    return frame[FEATURE_NAMES].to_numpy(dtype=float), frame[TARGET].to_numpy(dtype=int)
+    """Lee el CSV y devuelve (X, y) como arrays de numpy en el orden de FEATURE_NAMES.
+
+    Con el módulo csv de Python: entrenar no necesita pandas (el cuaderno sí, para explorar).
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [name for name in [*FEATURE_NAMES, TARGET] if name not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"Al CSV le faltan las columnas: {', '.join(missing)}")
+        features, outcomes = [], []
+        for line, row in enumerate(reader, start=2):
+            try:
+                features.append([float(row[name]) for name in FEATURE_NAMES])
+                outcomes.append(int(row[TARGET]))
+            except (TypeError, ValueError):
+                raise ValueError(f"la línea {line} del CSV tiene un valor que no es un número") from None
+    return np.array(features, dtype=float), np.array(outcomes, dtype=int)
 
 
 def split_data(X, y, seed):
