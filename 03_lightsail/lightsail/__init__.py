@@ -1,14 +1,31 @@
-"""Despliegue de la API del taller en AWS Lightsail (servicios de contenedores).
+"""Despliegue de la API del taller en AWS Lightsail (servicios de contenedores), con deploy.py.
 
-Módulos, uno por tarea:
-- settings: valores compartidos (workshop.env) y valores por defecto.
-- errors: códigos de salida y traducción de errores de AWS a mensajes en español.
-- rules: validación contra el modelo de la API de Lightsail (antes de llamar a AWS).
-- deployment_config: lee deployment.json y construye la petición de despliegue.
-- calls: cada llamada a la API (operación y parámetros), compartida por el plan y los comandos.
-- aws: cliente de boto3, credenciales y reintentos acotados.
-- polling: esperas acotadas con progreso visible.
-- pricing: precios por potencia (en vivo o tabla documentada).
-- docker_cli: la CLI de Docker, a través de una sola función.
-- plan, service, release, smoke: los subcomandos.
+- aws.py: el cliente de boto3 y una función por operación de la API de Lightsail.
+- config.py: valores por defecto, deployment.json, precios y las reglas del modelo de la API.
+- cli.py: las opciones (en español), las esperas acotadas, Docker, la prueba de humo y los subcomandos.
+
+Aquí: los códigos de salida y el error que ve el usuario (un mensaje en español, nunca una traza).
 """
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # despliegue FAILED, prueba de humo fallida o borrado cancelado
+    USAGE = 2  # opción o configuración no válida (rechazada antes de llamar a AWS)
+    CREDENTIALS = 3  # sin credenciales, rechazadas o sin permisos
+    NOT_FOUND = 4  # no existe el servicio, el despliegue pedido o uno anterior al que volver
+    CONFLICT = 5  # el nombre ya está en uso
+    AWS = 6  # región, red, límite de llamadas u otro error de AWS
+    DOCKER = 7  # Docker no está instalado, no responde o falla
+    TIMEOUT = 8  # la espera acotada se agotó
+
+
+class DeployError(Exception):
+    """Error para el usuario: un mensaje en español y un código de salida."""
+
+    def __init__(self, message, exit_code=ExitCode.FAILED):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
