@@ -30,12 +30,12 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_model import versions
 from diabetes_model.features import FEATURE_NAMES, FEATURES, MISSING_AS_ZERO, TARGET
 from diabetes_model.model_card import build_card, file_sha256, model_version, read_json, write_json
 from diabetes_model.settings import DATA_PATH, KEEP_VERSIONS, PACKAGE_DIR, REFERENCE_SEED, model_dir
 from diabetes_model.summary import spanish_number, spanish_scientific
-from mobile_client.argparse_es import SpanishArgumentParser
 
 CV_FOLDS = 5
 THRESHOLD = 0.5

@@ -31,10 +31,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_model.model_card import read_json, write_json
 from diabetes_model.settings import KEEP_VERSIONS, model_dir, pidfile
 from diabetes_model.summary import spanish_date, spanish_number
-from mobile_client.argparse_es import SpanishArgumentParser
 
 POINTER = "live.json"
 VERSIONS = "versions"

@@ -17,7 +17,7 @@ import sys
 
 import redis
 
-from mobile_client.argparse_es import SpanishArgumentParser
+from diabetes_api.argparse_es import SpanishArgumentParser
 
 from .common import ModelError, SchemesError, env_float, es_number, load_model, make_patients
 

@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_api.settings import SettingsError, shared
-from mobile_client.argparse_es import SpanishArgumentParser
 from mobile_client.client_http import ApiClient, ApiError
 from mobile_client.client_patients import (
     InputError,

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import requests
 
+from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_api.settings import SettingsError, shared, shared_path
-from mobile_client.argparse_es import SpanishArgumentParser
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"

@@ -5,7 +5,6 @@ Solo para la demo: el modo depuración ejecuta código desde el navegador si hay
 así que nunca se usa fuera de aquí (en producción, gunicorn; ver la etapa 02).
 """
 
-import argparse
 import json
 import os
 import shlex
@@ -13,6 +12,7 @@ import socket
 import sys
 
 from . import create_app
+from .argparse_es import SpanishArgumentParser
 from .model import example_patient
 from .settings import StartupError, shared
 
@@ -35,7 +35,8 @@ def port_is_free(port):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Servidor de desarrollo de la API (solo para la demo).")
+    parser = SpanishArgumentParser(prog="python -m diabetes_api.demo",
+                                   description="Servidor de desarrollo de la API (solo para la demo).")
     parser.add_argument("--port", type=int, help="puerto en 127.0.0.1 (por defecto DEV_PORT de workshop.env)")
     args = parser.parse_args(argv)
     port = args.port or int(shared("DEV_PORT"))

@@ -1,0 +1,153 @@
+"""Los README se cumplen: cada orden funciona tal cual, o el README dice por qué CI no la ejecuta.
+
+Cada bloque ```bash de cada README se ejecuta en orden, en una copia del repositorio (así las
+órdenes que publican modelos, borran resultados o escriben archivos no tocan el árbol de trabajo),
+con `.venv` compartido. Una marca en un comentario HTML justo antes del bloque cambia qué se hace:
+
+    <!-- ci: fondo 8000 -->          se arranca en segundo plano y se espera a que el puerto 8000
+                                     responda; se para (todo su grupo de procesos) al acabar el README
+    <!-- ci: no · <motivo> -->       no se ejecuta; el motivo empieza por uno de MOTIVOS
+
+Además: cada objetivo de make citado existe, cada ruta del repositorio citada existe y cada versión
+de modelo citada es una versión que el entrenamiento de referencia produce hoy.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from support import IN_CI, ROOT
+
+READMES = sorted([ROOT / "README.md", ROOT / "README.es.md", *ROOT.glob("0*/README.md"),
+                  *ROOT.glob("0*/*/README.md"), ROOT / "mobile_client" / "README.md"])
+MOTIVOS = ("necesita una cuenta de AWS", "necesita Docker Desktop", "descarga imágenes de un registro",
+           "solo en macOS", "solo en Windows", "es `make test`", "abre un navegador", "interactiva",
+           "es un ejemplo que se adapta")
+BLOCK = re.compile(r"(?:<!--\s*ci:\s*(?P<mark>[^>]*?)\s*-->\s*\n)?```(?:bash|sh|shell)\n(?P<code>.*?)```", re.S)
+# Variantes cortas para CI de las órdenes largas (lo permite el issue: el mismo código, menos carga).
+SHORT = {"BENCH_SECONDS": "1", "SCHEMES_PATIENTS": "40", "SCHEMES_SECONDS": "2", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def blocks(readme):
+    """[(marca, código)] de un README, en orden."""
+    return [(match["mark"] or "", match["code"]) for match in BLOCK.finditer(readme.read_text(encoding="utf-8"))]
+
+
+def ids(paths):
+    return [str(path.relative_to(ROOT)) for path in paths]
+
+
+@pytest.mark.parametrize("readme", READMES, ids=ids(READMES))
+def test_every_skipped_block_says_why(readme):
+    for mark, code in blocks(readme):
+        if mark.startswith("no"):
+            reason = mark.removeprefix("no").strip(" ·-:")
+            assert reason.startswith(MOTIVOS), f"{readme.name}: motivo no admitido «{reason}» para:\n{code}"
+        else:
+            assert mark == "" or re.fullmatch(r"fondo \d+", mark), f"{readme.name}: marca desconocida «{mark}»"
+
+
+def copy_repository(destination):
+    """Los archivos del repositorio (versionados y nuevos), con sus fechas, más el modelo y .venv."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    model = ROOT / "00_intro" / "model"
+    if model.is_dir():
+        shutil.copytree(model, destination / "00_intro" / "model", dirs_exist_ok=True)
+    (destination / ".venv").symlink_to(ROOT / ".venv")
+
+
+def port_answers(port):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_group(process):
+    """Para un bloque en segundo plano: SIGINT (como Ctrl+C) a su grupo; SIGKILL si no acaba."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("readme", READMES, ids=ids(READMES))
+def test_readme_commands_work(readme, tmp_path):
+    runnable = [(mark, code) for mark, code in blocks(readme) if not mark.startswith("no")]
+    if not runnable:
+        pytest.skip("este README no tiene órdenes que ejecutar")
+    workdir = tmp_path / "repo"
+    copy_repository(workdir)
+    env = {**os.environ, **SHORT, "CI": "true" if IN_CI else os.environ.get("CI", "")}
+    background = []
+    try:
+        for mark, code in runnable:
+            where = f"{readme.relative_to(ROOT)}:\n{code}"
+            if mark.startswith("fondo"):
+                port = int(mark.split()[1])
+                assert not port_answers(port), f"el puerto {port} ya estaba ocupado antes de {where}"
+                log = open(tmp_path / f"fondo-{len(background)}.log", "wb")  # noqa: SIM115 (se cierra al parar)
+                process = subprocess.Popen(["bash", "-c", code], cwd=workdir, env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+                background.append((process, log, port))
+                deadline = time.monotonic() + 240
+                while not port_answers(port):
+                    assert process.poll() is None, f"terminó antes de escuchar en {port}: {where}\n" \
+                        + (tmp_path / f"fondo-{len(background) - 1}.log").read_text(errors="replace")[-3000:]
+                    assert time.monotonic() < deadline, f"no escuchó en {port} en 240 s: {where}"
+                    time.sleep(0.2)
+                continue
+            result = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=workdir, env=env,
+                                    capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, (f"falló (código {result.returncode}) {where}\n"
+                                            f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    finally:
+        for process, log, port in reversed(background):
+            stop_group(process)
+            log.close()
+            deadline = time.monotonic() + 20
+            while port_answers(port) and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+
+def test_quoted_make_targets_exist():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-zA-Z0-9_-]+):", makefile, re.M))
+    for readme in READMES:
+        for target in re.findall(r"\bmake ((?:[a-z0-9][a-z0-9-]*\s?)+)", readme.read_text(encoding="utf-8")):
+            for name in target.split():
+                if re.fullmatch(r"[a-z][a-z0-9-]*", name) and name not in {"help"}:
+                    assert name in targets, f"{readme.relative_to(ROOT)} cita `make {name}`, que no existe"
+
+
+def test_quoted_repository_paths_exist():
+    tops = {path.name for path in ROOT.iterdir()} - {".git"}
+    for readme in READMES:
+        for quoted in re.findall(r"`([^`\s]+)`", readme.read_text(encoding="utf-8")):
+            path = quoted.rstrip(".,:;")
+            if "/" in path and path.split("/")[0] in tops and not any(ch in path for ch in "*<>…{}$="):
+                assert (ROOT / path).exists() or path.startswith(("00_intro/model/", "results/", "wheels/")), \
+                    f"{readme.relative_to(ROOT)} cita `{path}`, que no existe"
+
+
+def test_quoted_model_versions_are_current(card):
+    """Una versión de modelo citada en la documentación es la de referencia de hoy (o se quita)."""
+    for readme in [*READMES, ROOT / "00_intro" / "exploracion.ipynb"]:
+        for version in set(re.findall(r"\bv-[0-9a-f]{12}\b", readme.read_text(encoding="utf-8"))):
+            assert version == card["version"], (f"{readme.relative_to(ROOT)} cita la versión {version}; "
+                                                f"la de referencia es {card['version']}")
