@@ -124,7 +124,7 @@ clean: ## Borra lo generado (modelo, resultados, cachés); conserva .venv
 
 .PHONY: demo-1
 
-demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1:$DEV_PORT) y un curl listo para pegar
+demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1, puerto DEV_PORT = 5001) y un curl listo para pegar
 	@DEV_PORT=$(DEV_PORT) $(PY) -m diabetes_api.demo
 
 # ---------------------------------------------------------------- Etapa 02
@@ -187,7 +187,7 @@ demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicor
 
 # ---------------------------------------------------------------- Producción
 # Benchmark con wrk (sudo apt-get install wrk, o brew install wrk): cada configuración de servidor
-# en 127.0.0.1 y 5 s por medida (unos 3 min en total). La variante corta de CI (unos 40 s):
+# en 127.0.0.1 y 5 s por medida (unos 3 min en total). La variante corta de CI (menos de 1 min):
 #   make bench BENCH_SECONDS=1 BENCH_CONFIGS=ci
 # Más opciones en 02_docker/bench/README.md. Resultados en results/ (bench.md y bench.png).
 

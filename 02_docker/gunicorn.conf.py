@@ -17,6 +17,7 @@ Variables de entorno que lee (todas opcionales):
     GUNICORN_GRACEFUL_TIMEOUT     segundos para terminar peticiones al parar o recargar (5)
     GUNICORN_KEEPALIVE            segundos que se mantiene abierta una conexión inactiva (2)
     GUNICORN_MAX_REQUESTS         reinicia cada worker tras N peticiones; 0 = nunca (0)
+    GUNICORN_YIELD                1: con gevent, ceder el turno tras cada respuesta (1)
     GUNICORN_ACCESSLOG            destino del log de accesos de gunicorn: "-" (stdout) u "off" (off)
     PIDFILE                       archivo con el PID del maestro (workshop.env; `make reload` lo lee)
     LOG_LEVEL                     nivel de log, compartido con la API (INFO)
@@ -84,10 +85,10 @@ chdir = str(root())
 #   Una predicción tarda microsegundos: 30 s solo salta ante un cuelgue real. Típico: 30-120.
 # graceful_timeout - Al parar (SIGTERM) o recargar (SIGHUP), tiempo para terminar lo que está
 #   en curso. Menor que los 10 s que `docker stop` espera antes de SIGKILL. Típico: 5-30.
-# keepalive - Segundos que una conexión inactiva sigue abierta esperando otra petición. Corto:
-#   una conexión keep-alive se queda pegada a su worker, y con pocas conexiones muy activas
-#   un worker puede llevar más carga que el otro. Detrás de un balanceador (Lightsail, nginx)
-#   conviene mayor que el de este. Típico: 2-5, o 60+ detrás de un balanceador.
+# keepalive - Segundos que una conexión inactiva sigue abierta esperando otra petición. Con
+#   gevent es también el plazo para recibir las cabeceras de la siguiente: una cabecera a
+#   medias se corta a los 2 s (con 0 no habría plazo). Detrás de un balanceador (Lightsail,
+#   nginx) conviene mayor que el de este. Típico: 2-5, o 60+ detrás de un balanceador.
 # max_requests - Reinicia cada worker tras N peticiones (+ un azar hasta jitter) para contener
 #   fugas de memoria. Aquí no hay fugas conocidas y reciclar cuesta: bajo carga, con 2.000 un
 #   worker se reiniciaba cada ~2 s y la latencia p99 subía a ~400 ms. Por eso 0 (nunca); si lo
@@ -103,6 +104,9 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 5, minimum=1)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 2, minimum=0)
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
+# Ceder el turno tras cada respuesta (gancho post_request, abajo): reparte un worker gevent entre
+# sus conexiones keep-alive. GUNICORN_YIELD=0 lo desactiva (para compararlo en el benchmark).
+YIELD_AFTER_RESPONSE = worker_class == "gevent" and _env_int("GUNICORN_YIELD", 1) == 1
 
 # ------------------------------------------------------------------ Carga de la aplicación
 #
@@ -118,10 +122,10 @@ preload_app = False
 #
 # limit_request_* - Tamaño máximo de la línea de petición y de las cabeceras: corta peticiones
 #   anómalas antes de que lleguen a Flask. El cuerpo lo limita la API (MAX_BODY_BYTES, 1 MiB).
-#   gunicorn NO tiene un tiempo máximo para recibir cabeceras o cuerpo: un cliente lento puede
-#   retener su conexión hasta que la cierre. Con gevent eso solo gasta una de las
-#   worker_connections; delante, nginx (topología de réplicas) o el balanceador de Lightsail
-#   cortan a esos clientes con sus propios tiempos.
+#   gunicorn NO tiene un tiempo máximo para recibir el CUERPO: un cliente lento puede retener su
+#   conexión mientras la mantenga abierta (las cabeceras sí: `keepalive`). Con gevent eso solo
+#   gasta una de las worker_connections; delante, nginx (topología de réplicas) o el balanceador
+#   de Lightsail cortan a esos clientes con sus propios tiempos.
 
 limit_request_line = 4094
 limit_request_fields = 50
@@ -198,6 +202,21 @@ def on_reload(server):
         return
     server.log.info("SIGHUP: versión %s comprobada (antes %s); los workers nuevos la sirven.",
                     held_version(), before)
+
+
+def post_request(worker, req, environ, resp):
+    """Con gevent, tras cada respuesta el worker cede el turno a sus demás conexiones.
+
+    Con keep-alive, gunicorn vuelve a leer de la MISMA conexión y, si el cliente ya mandó la
+    siguiente petición, gevent no cambia de corrutina: una conexión muy activa acapara el worker y
+    las demás esperan (p99 de cientos de ms con 16 conexiones). `gevent.idle()` espera a que el
+    bucle no tenga nada pendiente: antes se atienden las conexiones que ya tienen una petición
+    lista. Medido: p99 de ~400 ms a ~70 ms con 16 conexiones (02_docker/bench/README.md).
+    """
+    if YIELD_AFTER_RESPONSE:
+        import gevent
+
+        gevent.idle()
 
 
 def held_version():

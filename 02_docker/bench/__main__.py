@@ -1,11 +1,10 @@
 """`make bench`: arranca cada configuración, la carga con wrk, la para y escribe los resultados.
 
 Variables de entorno (todas opcionales):
-    BENCH_SECONDS      segundos por medida (5)
-    BENCH_THREADS      hilos de wrk (2)
-    BENCH_CONNECTIONS  conexiones abiertas a la vez (16)
-    BENCH_CONFIGS      configuraciones separadas por comas (todas); p. ej. flask-dev,gunicorn-sync-2
-    BENCH_OUTPUT       carpeta de resultados (results/)
+    BENCH_SECONDS   segundos por medida (5)
+    BENCH_THREADS   hilos de wrk, como mucho uno por conexión (2)
+    BENCH_CONFIGS   configuraciones separadas por comas (todas); «ci» = gevent,fastapi
+    BENCH_OUTPUT    carpeta de resultados (results/)
 """
 
 import json
@@ -14,97 +13,125 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from importlib import metadata
 
-from .floor import measure_floor
-from .load import LoadError, LoadSettings, run_wrk, summarize, wrk_version
-from .patients import read_card, write_body_files
-from .report import write_all
-from .servers import CONFIGS, HEALTH_PATH, ROOT, SHARED, running
+from diabetes_api.model import ModelError, live_version_dir, read_card
 
-BATCH_SIZE = 100
-PREDICT_PATH = "/v1/predict"
+from .floor import measure_floor
+from .load import LoadError, LoadSettings, run_wrk, slow_clients, summarize, wrk_version
+from .patients import write_body_files
+from .report import console_line, number, scenario_label, seconds, write_all
+from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, ROOT, SCENARIOS, running
+
+SLOW_CLIENTS, SLOW_LIMIT = 100, 5.0
+PACKAGES = ("Flask", "gunicorn", "gevent", "onnxruntime", "scikit-learn", "numpy", "fastapi", "uvicorn", "pydantic")
+
+
+def fail(message):
+    """Un error del usuario: una frase en español y código de salida 2, sin traceback."""
+    print(f"Error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def positive_int(name, default):
     raw = os.environ.get(name, "").strip() or str(default)
     if not raw.isdigit() or int(raw) < 1:
-        sys.exit(f"Error: {name} debe ser un entero positivo (valor: {raw!r}).")
+        fail(f"{name} debe ser un entero positivo (valor: {raw!r}).")
     return int(raw)
 
 
 def selected_configs():
-    wanted = [name.strip() for name in os.environ.get("BENCH_CONFIGS", "").split(",") if name.strip()]
+    raw = os.environ.get("BENCH_CONFIGS", "").strip()
+    shortcuts = {"ci": list(CI_CONFIGS), "todas": [config.name for config in CONFIGS]}
+    wanted = shortcuts.get(raw) or [name.strip() for name in raw.split(",") if name.strip()]
     unknown = sorted(set(wanted) - {config.name for config in CONFIGS})
     if unknown:
-        sys.exit(f"Error: configuraciones desconocidas en BENCH_CONFIGS: {', '.join(unknown)}. "
-                 f"Disponibles: {', '.join(config.name for config in CONFIGS)}")
-    return [config for config in CONFIGS if not wanted or config.name in wanted]
+        fail(f"configuraciones desconocidas en BENCH_CONFIGS: {', '.join(unknown)}. "
+             f"Disponibles: {', '.join(config.name for config in CONFIGS)} (o «ci», o «todas»).")
+    return [config for config in CONFIGS if config.name in wanted or (not wanted and config.default)]
+
+
+def cpu_count():
+    """Los núcleos que puede usar este proceso, con la biblioteca estándar (Linux y macOS)."""
+    counter = getattr(os, "process_cpu_count", None) or os.cpu_count  # process_cpu_count: Python ≥ 3.13
+    return counter() or 1
 
 
 def environment():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                if line.startswith("model name")), platform.processor() or "?")
-    versions = {package: metadata.version(package)
-                for package in ("scikit-learn", "numpy", "Flask", "Werkzeug", "gunicorn")}
-    return {"fecha": time.strftime("%Y-%m-%d %H:%M"), "núcleos (nproc)": len(os.sched_getaffinity(0)),
-            "CPU": cpu, "sistema": platform.platform(), "python": platform.python_version(),
-            **versions, "wrk": wrk_version(),
-            "carga media al empezar (1 min)": f"{os.getloadavg()[0]:.2f}"}
+    versions = {package: metadata.version(package) for package in PACKAGES}
+    return {"fecha": time.strftime("%Y-%m-%d %H:%M"), "núcleos": cpu_count(),
+            "sistema": f"{platform.system()} {platform.release()} ({platform.machine()})",
+            "python": platform.python_version(), **versions, "wrk": wrk_version(),
+            "carga media al empezar (1 min)": number(os.getloadavg()[0], 2)}
 
 
-def first_patients(path, count=10):
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(next(lines)) for _ in range(count)]
+def bench_all(configs, settings, bodies, folder, patient):
+    """Arranca todas las configuraciones a la vez y las mide por turnos, escenario a escenario.
 
-
-def bench_config(config, settings, bodies, log_dir):
-    """Las cuatro medidas de una configuración, con el servidor arrancado solo mientras tanto."""
-    # El acierto va antes que la caché fallada: los miles de pacientes distintos vacían la LRU.
-    scenarios = [("health", HEALTH_PATH, None, 1), ("hit", PREDICT_PATH, bodies["hit"], 1),
-                 ("miss", PREDICT_PATH, bodies["miss"], 1), ("batch", PREDICT_PATH, bodies["batch"], BATCH_SIZE)]
-    results = []
-    with running(config, log_dir) as base_url:
-        # Calentamiento con el paciente repetido: lo deja en la caché de cada worker y no gasta
-        # pacientes de la medida de caché fallada.
-        run_wrk(base_url + PREDICT_PATH, settings, bodies["hit"], seconds=1)
-        for scenario, path, body_file, items in scenarios:
-            summary = summarize(run_wrk(base_url + path, settings, body_file), items)
-            results.append({"config": config.name, "description": config.description,
-                            "scenario": scenario, **summary})
-            print(f"  {scenario:7} {summary['rps']:9,.0f} pet/s  {summary['items_per_s']:9,.0f} pred/s  "
-                  f"p50 {summary['p50_ms']:6.2f} ms  p99 {summary['p99_ms']:6.2f} ms  errores {summary['errors']}",
-                  flush=True)
-    return results
+    Así una racha de carga ajena (otro programa en la máquina) se reparte entre todas en vez de
+    caer entera sobre una: las comparaciones entre configuraciones son más justas.
+    """
+    results, slow = [], {}
+    with ExitStack() as stack:
+        urls = {}
+        for config in configs:
+            print(f"Arrancando {config.name}: {config.description}", flush=True)
+            urls[config.name] = stack.enter_context(running(config, folder))
+        for config in configs:  # calentamiento con el paciente repetido (queda en la caché de cada worker)
+            run_wrk(urls[config.name] + "/v1/predict", settings, 16, bodies["hit"], seconds=1)
+        offsets = dict.fromkeys(urls, 0)
+        for key, (path, body, connections, items) in SCENARIOS.items():
+            measured = [config for config in configs if key in config.scenarios]
+            if measured:
+                print(f"== {scenario_label(key)}", flush=True)
+            for config in measured:
+                # Cada medida de caché fallada empieza donde acabó la anterior: pacientes nunca vistos.
+                raw = run_wrk(urls[config.name] + path, settings, connections, bodies.get(body),
+                              offset=offsets[config.name])
+                if body == "miss":
+                    offsets[config.name] = raw["next_offset"]
+                summary = summarize(raw, items)
+                results.append({"config": config.name, "scenario": key, "connections": connections, **summary})
+                print(console_line(config.name, summary, key.startswith("batch")), flush=True)
+        for config in (config for config in configs if config.slow_clients):
+            slow[config.name] = timing = slow_clients(urls[config.name], HEALTH_PATH, patient, SLOW_CLIENTS,
+                                                      SLOW_LIMIT)
+            print(f"{config.name}, con {SLOW_CLIENTS} clientes lentos: salud {seconds(timing['health'], SLOW_LIMIT)}, "
+                  f"/v1/predict {seconds(timing['predict'], SLOW_LIMIT)}", flush=True)
+    order = [config.name for config in configs]
+    results.sort(key=lambda r: order.index(r["config"]))  # la tabla, agrupada por configuración
+    return results, slow
 
 
 def main():
     started = time.monotonic()
-    settings = LoadSettings(seconds=positive_int("BENCH_SECONDS", 5), threads=positive_int("BENCH_THREADS", 2),
-                            connections=positive_int("BENCH_CONNECTIONS", 16))
+    settings = LoadSettings(seconds=positive_int("BENCH_SECONDS", 5), threads=positive_int("BENCH_THREADS", 2))
     configs = selected_configs()
-    model_dir = ROOT / SHARED["MODEL_DIR"]
-    if not (model_dir / "model.json").is_file():
-        sys.exit(f"Error: no hay modelo en {model_dir}. Entrénalo con `make model`.")
     try:
+        card = read_card(live_version_dir())
         env = environment()
-    except LoadError as error:
-        sys.exit(f"Error: {error}")
-    card = read_card(model_dir)
-    results = []
+    except (ModelError, LoadError) as error:
+        fail(str(error))
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        # Más pacientes distintos de los que caben en una medida: ninguno se repite (ni acierta en caché).
-        bodies = write_body_files(card, folder, single_count=max(20_000, 6_000 * settings.seconds),
-                                  batch_size=BATCH_SIZE, batch_count=200)
-        for config in configs:
-            print(f"== {config.name}: {config.description}", flush=True)
-            results += bench_config(config, settings, bodies, folder)
-        print("== Suelo dentro del proceso (timeit)", flush=True)
-        floor = measure_floor(first_patients(bodies["miss"]), model_dir)
-    env["carga media al terminar (1 min)"] = f"{os.getloadavg()[0]:.2f}"
-    env["duración del benchmark"] = f"{time.monotonic() - started:.0f} s"
+        # Más pacientes distintos de los que caben en las medidas de un servidor: ninguno se repite.
+        bodies = write_body_files(card, folder, single_count=max(20_000, 20_000 * settings.seconds),
+                                  batch_size=100, batch_count=200)
+        patient = json.loads(bodies["miss"].read_text(encoding="utf-8").splitlines()[-1])
+        try:
+            results, slow = bench_all(configs, settings, bodies, folder, patient)
+        except (LoadError, RuntimeError, TimeoutError) as error:
+            fail(f"la medida no terminó: {str(error).splitlines()[0]}")
+        print("== Dentro del proceso (timeit): motores y piezas de una petición", flush=True)
+        patients = [json.loads(line) for line in bodies["miss"].read_text(encoding="utf-8").splitlines()[:10]]
+        floor = measure_floor(patients)
+    for name, values in floor["engines"].items():
+        print(f"  {name}: {number(values['one'], 1)} µs con 1 fila; {number(values['batch_row'], 2)} µs por fila "
+              "en un lote de 100", flush=True)
+    env["carga media al terminar (1 min)"] = number(os.getloadavg()[0], 2)
+    env["duración del benchmark"] = f"{number(time.monotonic() - started)} s"
     output = os.environ.get("BENCH_OUTPUT") or ROOT / "results"
-    table, chart = write_all(output, env, settings, results, [config.name for config in configs], floor)
+    table, chart = write_all(output, env, settings, results, slow, floor, SLOW_LIMIT)
     print(f"Tabla: {table}\nGráfico: {chart}\nDuración: {env['duración del benchmark']}")
 
 

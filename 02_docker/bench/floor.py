@@ -1,105 +1,165 @@
-"""El suelo dentro del proceso: cuánto cuesta cada pieza de una predicción sin HTTP.
+"""Dentro del proceso, sin red: cuánto cuesta el modelo y cada pieza de una petición.
 
-Se mide con timeit (el mejor de 5 repeticiones, en microsegundos por llamada): la aritmética
-del modelo en numpy, el pipeline de scikit-learn, la validación, el JSON, el log y una petición
-completa de Flask sin red.
+Se mide con timeit en TIEMPO DE CPU del proceso (time.process_time), el mejor de varias tandas de
+~0,1 s, en microsegundos por llamada: lo que gasta el código no cambia si la máquina está ocupada
+con otros programas (el tiempo de reloj, sí). Se mide:
+- los dos motores, ONNX Runtime y `predict_proba` de scikit-learn, con 1 fila y con un lote;
+- lo que la API hace en cada petición: validar, JSON, X-Request-ID, contadores, la línea de log;
+- la app Flask entera llamada como la llama gunicorn (WSGI, sin red), tal cual y quitando una
+  pieza cada vez (el log, CORS, los ganchos de observabilidad): la diferencia es lo que cuesta.
 """
 
 import io
 import json
 import logging
-import sys
+import threading
+import time
 import timeit
+import uuid
+from collections import Counter
 
 import numpy as np
-import sklearn
+from werkzeug.test import EnvironBuilder
 
-from .numpy_twin import numpy_twin, same_predictions
-from .servers import ROOT
+from diabetes_api import create_app
+from diabetes_api.model import load_model
+from diabetes_api.observability import finish_request, start_request
+from diabetes_api.predict import FeatureValidator
 
-sys.path.insert(0, str(ROOT / "01_flask_api"))
+from .servers import BATCH_SIZE, HEALTH_PATH
 
-
-def microseconds(function, repeat=5):
-    timer = timeit.Timer(function)
-    number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
+CPU = time.process_time
 
 
-def quiet_api_logs():
-    """El log de cada petición va a memoria, no a la terminal (su coste sí se mide)."""
+def calls_per_round(function):
+    """Cuántas llamadas caben en ~0,1 s de CPU (timeit.autorange busca ≥ 0,2 s)."""
+    number, _ = timeit.Timer(function, timer=CPU).autorange()
+    return max(1, number // 2)
+
+
+def microseconds(function, repeat=3):
+    number = calls_per_round(function)
+    return min(timeit.Timer(function, timer=CPU).repeat(repeat=repeat, number=number)) / number * 1e6
+
+
+def engines(patients):
+    """µs por fila de cada motor, con 1 fila y dentro de un lote de BATCH_SIZE filas."""
+    models = {runtime: load_model(runtime=runtime, cache_size=0) for runtime in ("onnx", "sklearn")}
+    validator = FeatureValidator(models["onnx"].card["features"])
+    rows = np.array([validator.one(patient) for patient in patients], dtype=np.float64)
+    one, batch = rows[:1], np.resize(rows, (BATCH_SIZE, rows.shape[1]))
+    result = {}
+    for runtime, model in models.items():
+        result[runtime] = {"one": microseconds(lambda m=model: m.engine.positive(one)),
+                           "batch_row": microseconds(lambda m=model: m.engine.positive(batch)) / BATCH_SIZE}
+    return result
+
+
+def memory_log():
+    """El log de la API va a memoria en vez de a la terminal, con el mismo formato (se mide su coste)."""
     logger = logging.getLogger("diabetes_api")
-    logger.handlers[:] = [logging.StreamHandler(io.StringIO())]
+    formatter = logger.handlers[0].formatter if logger.handlers else None
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(formatter)
+    logger.handlers[:] = [handler]
     logger.propagate = False
+    return handler
 
 
-def pandas_frame(patient):
-    """Lo que la API evita: construir un DataFrame de pandas de una fila por petición."""
-    try:
-        import pandas as pd
-    except ImportError:  # servir no necesita pandas; sin él, se omite la línea
-        return []
-    return [("construir un DataFrame de pandas de 1 fila (la API no lo hace)",
-             microseconds(lambda: pd.DataFrame([patient])))]
+def api(drop=()):
+    """La app (ONNX, sin caché, con log a memoria) sin los ganchos indicados.
+
+    drop: "log" (ACCESS_LOG=0), "cors" (el after_request de flask-cors), "observability"
+    (X-Request-ID, contadores y línea de log: los dos ganchos de observability.py).
+    """
+    app = create_app({"MODEL_RUNTIME": "onnx", "CACHE_SIZE": 0, "ACCESS_LOG": "log" not in drop})
+    handler = memory_log()
+    unwanted = set()
+    if "cors" in drop:
+        unwanted |= {f for f in app.after_request_funcs[None] if f.__module__.startswith("flask_cors")}
+    if "observability" in drop:
+        unwanted |= {start_request, finish_request}
+    for hooks in (app.before_request_funcs, app.after_request_funcs):
+        hooks[None] = [f for f in hooks.get(None, []) if f not in unwanted]
+    return app, handler
 
 
-def measure_floor(patients, model_dir):
-    """Devuelve [(descripción, µs por llamada)] de cada capa, de la más interna a la más externa."""
-    from diabetes_api import create_app
-    from diabetes_api.model_store import load_model
-    from diabetes_api.validation import FeatureValidator
+def wsgi_call(app, handler, method, path, body=None):
+    """Una función que hace la petición como gunicorn: llama a la app WSGI con su entorno."""
+    environ = EnvironBuilder(path=path, method=method, json=body, base_url="http://127.0.0.1:8000").get_environ()
+    data = environ["wsgi.input"].read()
 
-    model = load_model(model_dir)
-    validator = FeatureValidator(model.card["features"])
-    patient = patients[0]
-    row = np.array([validator.one(patient)], dtype=np.float64)
+    def start_response(status, headers, exc_info=None):
+        return None
 
-    def predict_checked():
-        model.pipeline.predict_proba(row)
+    def call():
+        response = app({**environ, "wsgi.input": io.BytesIO(data)}, start_response)
+        for _ in response:
+            pass
+        response.close()
+        if handler.stream.tell() > 1_000_000:  # que el log en memoria no crezca sin fin
+            handler.stream.seek(0)
+            handler.stream.truncate()
 
-    def predict_assume_finite():
-        with sklearn.config_context(assume_finite=True):
-            model.pipeline.predict_proba(row)
+    return call
 
-    quiet_api_logs()
-    client_miss = create_app({"MODEL_DIR": model_dir, "CACHE_SIZE": 0}).test_client()
-    client_hit = create_app({"MODEL_DIR": model_dir}).test_client()
-    client_hit.post("/v1/predict", json=patient)
 
-    def flask_miss():
-        client_miss.post("/v1/predict", json=patient)
-
-    def flask_hit():
-        client_hit.post("/v1/predict", json=patient)
-
-    body = json.dumps(patient)
-    answer = {"prediction": 0, "label": model.labels[0], "probability": 0.123456, "model_version": model.version}
+def pieces(patient):
+    """(descripción, µs) de cada pieza que la API añade a una petición."""
+    app, handler = api()
+    service = app.extensions["diabetes_api"]
     access_log = logging.getLogger("diabetes_api.access")
+    body = json.dumps(patient)
+    answer = {"prediction": 0, "label": "Riesgo bajo de diabetes", "probability": 0.123456,
+              "model_version": service.model.version}
+    counts, lock = Counter(), threading.Lock()
+    row = service.validator.one(patient)
 
-    def json_round_trip():
-        json.loads(body)
-        json.dumps(answer, ensure_ascii=False)
+    def count():
+        with lock:
+            counts[200] += 1
 
     def log_line():
         access_log.info("request_id=%s method=%s path=%s status=%d latency_ms=%.2f cache=%s model_version=%s",
-                        "0123456789abcdef", "POST", "/v1/predict", 200, 1.23, "miss", model.version)
-
-    twin = numpy_twin(model.pipeline)
-    rows = np.array([validator.one(p) for p in patients], dtype=np.float64)
-    arithmetic = []
-    if twin is not None and same_predictions(model.pipeline, twin, rows):
-        arithmetic = [("la misma aritmética escrita a mano con numpy (imputar, escalar, logística)",
-                       microseconds(lambda: twin(row)))]
+                        "0123456789abcdef0123456789abcdef", "POST", "/v1/predict", 200, 1.23, "miss",
+                        service.model.version)
+        if handler.stream.tell() > 1_000_000:
+            handler.stream.seek(0)
+            handler.stream.truncate()
 
     return [
-        *arithmetic,
-        ("pipeline.predict_proba, 1 fila numpy (con las comprobaciones de scikit-learn)",
-         microseconds(predict_checked)),
-        ("pipeline.predict_proba, 1 fila numpy con assume_finite (como la API)", microseconds(predict_assume_finite)),
-        ("validación de la API (FeatureValidator.one)", microseconds(lambda: validator.one(patient))),
-        *pandas_frame(patient),
-        ("JSON: leer el cuerpo y escribir la respuesta (json.loads + json.dumps)", microseconds(json_round_trip)),
-        ("una línea de log de la petición (logging, a memoria)", microseconds(log_line)),
-        ("petición completa en Flask sin red (test_client, sin caché, con log)", microseconds(flask_miss)),
-        ("petición completa en Flask sin red (test_client, acierto de caché, con log)", microseconds(flask_hit)),
+        ("validar la paciente con la ficha (FeatureValidator.one)",
+         microseconds(lambda: service.validator.one(patient))),
+        ("JSON: leer el cuerpo y escribir la respuesta (json.loads + json.dumps)",
+         microseconds(lambda: (json.loads(body), json.dumps(answer, ensure_ascii=False)))),
+        ("predecir 1 fila ya validada con ONNX, sin caché (Model.predict_rows)",
+         microseconds(lambda: service.model.predict_rows([row]))),
+        ("X-Request-ID nuevo (uuid4().hex)", microseconds(lambda: uuid.uuid4().hex)),
+        ("contadores por estado (Counter con un Lock)", microseconds(count)),
+        ("una línea de log (logging con fecha, a memoria)", microseconds(log_line)),
     ]
+
+
+def requests_in_flask(patient, rounds=9):
+    """(descripción, µs) de una petición completa a la app WSGI, quitando una pieza cada vez.
+
+    Las variantes se miden por turnos y se queda la mejor tanda de cada una.
+    """
+    variants = []
+    for label, drop in (("tal cual (ONNX, sin caché, con log, CORS, X-Request-ID y contadores)", ()),
+                        ("sin la línea de log (ACCESS_LOG=0)", ("log",)),
+                        ("sin CORS (sin el after_request de flask-cors)", ("cors",)),
+                        ("sin observabilidad (sin X-Request-ID, contadores ni log)", ("observability",))):
+        variants.append((f"POST /v1/predict {label}", wsgi_call(*api(drop), "POST", "/v1/predict", patient)))
+    variants.append((f"GET {HEALTH_PATH} tal cual", wsgi_call(*api(), "GET", HEALTH_PATH)))
+    number = calls_per_round(variants[0][1])
+    best = {label: float("inf") for label, _ in variants}
+    for _ in range(rounds):
+        for label, function in variants:
+            best[label] = min(best[label], timeit.timeit(function, number=number, timer=CPU) / number * 1e6)
+    return list(best.items())
+
+
+def measure_floor(patients):
+    """Todo lo de dentro del proceso: {"engines": {...}, "pieces": [...], "flask": [...]}."""
+    return {"engines": engines(patients), "pieces": pieces(patients[0]), "flask": requests_in_flask(patients[0])}

@@ -1,17 +1,22 @@
-"""Genera carga con wrk (Debian, escrito en C) y lee su resultado en JSON.
+"""La carga: wrk (Debian/Homebrew, escrito en C) con post.lua, y los clientes lentos.
 
 Por qué wrk y no locust: wrk es un único proceso en C con bucle de eventos; con 2 hilos
 genera miles de peticiones por segundo gastando poca CPU y mide la latencia con un
-histograma exacto (percentiles p50/p95/p99). El generador de locust es Python: en una
+histograma exacto (percentiles p50/p99). El generador de locust es Python: en una
 máquina de 2 núcleos competiría por la misma CPU que el servidor y mediríamos a locust.
 """
 
 import json
 import os
 import shutil
+import socket
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 SCRIPT = Path(__file__).with_name("post.lua")
 MARKER = "BENCH_JSON "
@@ -25,14 +30,13 @@ class LoadError(RuntimeError):
 class LoadSettings:
     seconds: int = 5
     threads: int = 2
-    connections: int = 16
     timeout: str = "5s"
 
 
 def wrk_path():
     path = shutil.which("wrk")
     if not path:
-        raise LoadError("No encuentro wrk. En Debian o Ubuntu: sudo apt-get install wrk")
+        raise LoadError("No encuentro wrk. Instálalo: sudo apt-get install wrk (Debian/Ubuntu) o brew install wrk.")
     return path
 
 
@@ -42,12 +46,17 @@ def wrk_version():
     return (result.stdout or result.stderr).splitlines()[0].split(" Copyright")[0].strip()
 
 
-def run_wrk(url, settings, bodies=None, seconds=None):
-    """Lanza wrk contra `url` y devuelve el diccionario que imprime `post.lua`."""
+def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0):
+    """Lanza wrk contra `url` y devuelve el diccionario que imprime `post.lua`.
+
+    `bodies`: archivo con un cuerpo JSON por línea (sin él, GET); `offset`: por cuál empezar.
+    """
     seconds = seconds or settings.seconds
-    command = [wrk_path(), "--latency", "-t", str(settings.threads), "-c", str(settings.connections),
-               "-d", f"{seconds}s", "--timeout", settings.timeout, "-s", str(SCRIPT), url]
-    env = {**os.environ, "BENCH_THREADS": str(settings.threads), "BENCH_BODIES": str(bodies or "")}
+    threads = min(settings.threads, connections)
+    command = [wrk_path(), "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+               "--timeout", settings.timeout, "-s", str(SCRIPT), url]
+    env = {**os.environ, "BENCH_THREADS": str(threads), "BENCH_BODIES": str(bodies or ""),
+           "BENCH_OFFSET": str(offset)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60)
     for line in result.stdout.splitlines():
         if line.startswith(MARKER):
@@ -64,9 +73,51 @@ def summarize(raw, items_per_request=1):
         "rps": raw["requests"] / seconds,
         "items_per_s": raw["requests"] * items_per_request / seconds,
         "p50_ms": raw["latency_us"]["p50"] / 1000,
-        "p95_ms": raw["latency_us"]["p95"] / 1000,
         "p99_ms": raw["latency_us"]["p99"] / 1000,
+        "max_ms": raw["latency_us"]["max"] / 1000,
         "errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"] + raw["responses"]["bad"],
         "cache_hit": raw["responses"]["cache_hit"],
         "cache_miss": raw["responses"]["cache_miss"],
     }
+
+
+# ------------------------------------------------------------------ Clientes lentos
+
+# Cabeceras completas y solo el principio del cuerpo anunciado: el servidor espera el resto (lo
+# que haría un móvil con mala cobertura, o un ataque «slowloris»). Con el cuerpo a medias, ni el
+# keep-alive de gevent (que corta a quien no termina las CABECERAS en 2 s) libera la conexión.
+PARTIAL = (b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 200\r\n\r\n{\"Pregnancies\": ")
+
+
+def slow_clients(base_url, health_path, patient, count=100, limit=5.0):
+    """Con `count` conexiones que mandaron una petición a medias y se quedaron quietas, cuánto
+    tardan un GET de salud y un POST /v1/predict de un cliente normal (a la vez, con límite `limit`).
+
+    Devuelve {"health": segundos | None, "predict": segundos | None}; None = no respondió bien a
+    tiempo. Las conexiones lentas se cierran siempre al acabar.
+    """
+    host, port = base_url.removeprefix("http://").split(":")
+
+    def timed(method, path, body=None):
+        started = time.perf_counter()
+        try:
+            response = requests.request(method, base_url + path, json=body, timeout=limit)
+        except requests.RequestException:
+            return None
+        return time.perf_counter() - started if response.ok else None
+
+    idle = []
+    try:
+        for _ in range(count):
+            connection = socket.create_connection((host, int(port)), timeout=limit)
+            connection.sendall(PARTIAL)
+            idle.append(connection)
+        time.sleep(0.5)  # que el servidor las acepte y se quede esperando el resto
+        with ThreadPoolExecutor(2) as pool:
+            health = pool.submit(timed, "GET", health_path)
+            predict = pool.submit(timed, "POST", "/v1/predict", patient)
+            return {"health": health.result(), "predict": predict.result()}
+    finally:
+        for connection in idle:
+            connection.close()

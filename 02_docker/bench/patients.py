@@ -9,10 +9,6 @@ import random
 from pathlib import Path
 
 
-def read_card(model_dir):
-    return json.loads((Path(model_dir) / "model.json").read_text(encoding="utf-8"))
-
-
 def random_value(feature, rng):
     """Un valor dentro de [min, max]: entero o con dos decimales, según el tipo."""
     low, high = feature["min"], feature["max"]

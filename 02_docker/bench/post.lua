@@ -4,6 +4,8 @@
 --   BENCH_BODIES   archivo con un cuerpo JSON por línea; sin ella, peticiones GET.
 --   BENCH_THREADS  número de hilos de wrk (-t): cada hilo recorre su parte de los cuerpos,
 --                  así dos hilos nunca envían el mismo paciente (caché fallada de verdad).
+--   BENCH_OFFSET   por qué cuerpo empezar (0): la segunda medida de un mismo servidor sigue
+--                  donde acabó la primera, con pacientes que aún no ha visto.
 -- Al terminar imprime una línea «BENCH_JSON {...}» con los percentiles y los recuentos:
 -- es más robusto que leer el texto de wrk.
 
@@ -17,8 +19,8 @@ function setup(thread)
 end
 
 local prepared = {}
-local position = 0
 local stride = 1
+position = 0  -- global: done() lee la de cada hilo
 
 function init(args)
   ok, bad, hits, misses = 0, 0, 0, 0
@@ -34,7 +36,7 @@ function init(args)
     end
   end
   stride = tonumber(os.getenv("BENCH_THREADS") or "1")
-  position = id
+  position = tonumber(os.getenv("BENCH_OFFSET") or "0") + id
 end
 
 function request()
@@ -55,6 +57,14 @@ local function total(name)
   return sum
 end
 
+-- Los hilos no avanzan al mismo ritmo: la siguiente medida debe empezar después del cuerpo
+-- más alto que haya usado cualquiera de ellos (no en «offset + peticiones»).
+local function highest(name)
+  local top = 0
+  for _, thread in ipairs(threads) do top = math.max(top, thread:get(name) or 0) end
+  return top
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local p = function(q) return latency:percentile(q) end
@@ -62,9 +72,9 @@ function done(summary, latency, requests)
     'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
     '"latency_us": {"mean": %.1f, "max": %d, "p50": %d, "p90": %d, "p95": %d, "p99": %d}, ' ..
-    '"responses": {"ok": %d, "bad": %d, "cache_hit": %d, "cache_miss": %d}}\n',
+    '"responses": {"ok": %d, "bad": %d, "cache_hit": %d, "cache_miss": %d}, "next_offset": %d}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency.max, p(50), p(90), p(95), p(99),
-    total("ok"), total("bad"), total("hits"), total("misses")))
+    total("ok"), total("bad"), total("hits"), total("misses"), highest("position")))
 end

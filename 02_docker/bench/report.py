@@ -1,4 +1,7 @@
-"""Escribe los resultados: bench.json (crudo), bench.md (tablas y cocientes) y bench.png (gráfico)."""
+"""Los resultados, en español: bench.json (crudo), bench.md (tablas y objetivos) y bench.png (gráfico).
+
+Números en formato español: 1.234,5 peticiones/s; latencias como «2,10 ms».
+"""
 
 import json
 from pathlib import Path
@@ -7,41 +10,54 @@ import matplotlib
 
 matplotlib.use("Agg")  # sin pantalla: solo se guarda el PNG
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-SCENARIOS = {
-    "health": "salud (GET, suelo HTTP)",
-    "miss": "/v1/predict, caché fallada",
-    "hit": "/v1/predict, acierto de caché",
-    "batch": "/v1/predict, lote",
-}
-BASELINE = "flask-dev"
+from .servers import CONFIGS, HIGH, LOW  # noqa: E402
 
-
-def index_results(results):
-    return {(r["config"], r["scenario"]): r for r in results}
+MAIN, SKLEARN, REFERENCE = "gevent", "gevent-sklearn", "fastapi"
+KINDS = {"health": "salud (GET)", "miss": "/v1/predict, caché fallada", "hit": "/v1/predict, acierto de caché",
+         "batch": "/v1/predict, lote de 100"}
+ENGINES = {"onnx": "ONNX Runtime (grafo ONNX)", "sklearn": "scikit-learn (predict_proba del pipeline)"}
+# Objetivos de la configuración tal cual: se miden e informan, no son pruebas.
+PREDICT_OVER_HEALTH, P99_LOW_MS, OVER_REFERENCE = 0.8, 2.5, 2.5
 
 
-def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "—"
+# ------------------------------------------------------------------ Formato español
+
+def number(value, decimals=0):
+    """1234.5 → «1.234,5» (punto de miles, coma decimal)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
-def ratios(results, configs):
-    """Los cocientes que importan, una fila por configuración."""
-    table = index_results(results)
+def ms(value):
+    """Una latencia: «0,83 ms», «2,10 ms», «45,3 ms», «380 ms»; desde 1 s, en segundos: «1,37 s»."""
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{number(value / 1000, 2)} s"
+    return f"{number(value, 2 if value < 10 else 1 if value < 100 else 0)} ms"
 
-    def value(name, scenario, key="rps"):
-        return table.get((name, scenario), {}).get(key, 0)
 
-    rows = []
-    for name in configs:
-        versus_dev = [ratio(value(name, "miss"), value(BASELINE, "miss")),
-                      ratio(value(name, "health"), value(BASELINE, "health"))]
-        rows.append([name, ratio(value(name, "miss"), value(name, "health")),
-                     ratio(value(name, "hit"), value(name, "health")), ratio(value(name, "hit"), value(name, "miss")),
-                     ratio(value(name, "batch", "items_per_s"), value(name, "miss")),
-                     *(["—", "—"] if name == BASELINE else versus_dev)])
-    return rows
+def seconds(value, limit):
+    return f"> {number(limit, 0)} s (bloqueado)" if value is None else ms(value * 1000)
 
+
+def scenario_label(key):
+    kind, connections = key.rsplit("-", 1)
+    return f"{KINDS[kind]}, {connections} conexiones"
+
+
+def console_line(name, summary, batch=False):
+    """La línea que se imprime tras cada medida."""
+    items = f"  {number(summary['items_per_s'])} pred/s" if batch else ""
+    return (f"  {name:<22} {number(summary['rps']):>7} pet/s{items}  p50 {ms(summary['p50_ms'])}  "
+            f"p99 {ms(summary['p99_ms'])}  errores {summary['errors']}")
+
+
+# ------------------------------------------------------------------ Tablas
 
 def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -49,72 +65,177 @@ def markdown_table(header, rows):
     return "\n".join(lines)
 
 
-def results_rows(results):
-    rows = []
-    for r in results:
-        cache = f"{r['cache_hit']}/{r['cache_miss']}" if r["scenario"] in ("miss", "hit") else "—"
-        items = f"{r['items_per_s']:,.0f}" if r["scenario"] != "health" else "—"
-        rows.append([r["config"], SCENARIOS[r["scenario"]], f"{r['rps']:,.0f}", items,
-                     f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], cache])
+def index(results):
+    return {(r["config"], r["scenario"]): r for r in results}
+
+
+def get(table, config, scenario, key="rps"):
+    return table.get((config, scenario), {}).get(key)
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def verdict(value, ok):
+    return "—" if value is None else "sí" if ok else "**no**"
+
+
+def targets(results):
+    """(objetivo, medido, ¿cumple?) de la configuración tal cual."""
+    t = index(results)
+    over_health = ratio(get(t, MAIN, f"miss-{LOW}"), get(t, MAIN, f"health-{LOW}"))
+    p99_low = get(t, MAIN, f"miss-{LOW}", "p99_ms")
+    over_reference = ratio(get(t, MAIN, f"miss-{HIGH}"), get(t, REFERENCE, f"miss-{HIGH}"))
+    p99_high, p99_reference = get(t, MAIN, f"miss-{HIGH}", "p99_ms"), get(t, REFERENCE, f"miss-{HIGH}", "p99_ms")
+    rows = [
+        (f"/v1/predict (caché fallada) ÷ salud, {LOW} conexiones ≥ {number(PREDICT_OVER_HEALTH, 1)}",
+         number(over_health, 2), verdict(over_health, over_health and over_health >= PREDICT_OVER_HEALTH)),
+        (f"p99 de /v1/predict, {LOW} conexiones ≤ {ms(P99_LOW_MS)}", ms(p99_low),
+         verdict(p99_low, p99_low is not None and p99_low <= P99_LOW_MS)),
+        (f"peticiones/s a {HIGH} conexiones ≥ {number(OVER_REFERENCE, 1)} × la referencia FastAPI",
+         f"{number(over_reference, 2)} ×" if over_reference else "—",
+         verdict(over_reference, over_reference and over_reference >= OVER_REFERENCE)),
+        (f"p99 a {HIGH} conexiones no peor que la referencia FastAPI", f"{ms(p99_high)} frente a {ms(p99_reference)}",
+         verdict(p99_high and p99_reference, p99_high is not None and p99_reference is not None
+                 and p99_high <= p99_reference)),
+    ]
     return rows
 
 
-def service_times(results, name="gunicorn-sync-1"):
-    """Con 1 worker sync las peticiones se atienden de una en una: 1/(peticiones/s) es su coste."""
-    table = index_results(results)
-    return [(SCENARIOS[s], 1e6 / table[(name, s)]["rps"]) for s in ("health", "hit", "miss")
-            if table.get((name, s), {}).get("rps")]
+def ratios(results):
+    """Cociente /v1/predict (caché fallada) ÷ salud de cada configuración, a 2 y a 16 conexiones."""
+    t = index(results)
+    rows = []
+    for config in dict.fromkeys(r["config"] for r in results):
+        values = [ratio(get(t, config, f"miss-{c}"), get(t, config, f"health-{c}")) for c in (LOW, HIGH)]
+        if any(values):
+            rows.append([config, *(number(v, 2) for v in values)])
+    return rows
 
 
-def http_times(results):
-    times = service_times(results)
-    if not times:
-        return []
-    return [markdown_table(["petición HTTP completa con gunicorn sync, 1 worker (1 / peticiones por s)", "µs"],
-                           [[name, f"{value:,.0f}"] for name, value in times]), ""]
+def results_rows(results):
+    rows = []
+    for r in results:
+        counted = r["scenario"][:3] in ("mis", "hit") and r["cache_hit"] + r["cache_miss"] > 0  # con X-Cache
+        cache = f"{number(r['cache_hit'])}/{number(r['cache_miss'])}" if counted else "—"
+        items = number(r["items_per_s"]) if not r["scenario"].startswith("health") else "—"
+        rows.append([r["config"], scenario_label(r["scenario"]), number(r["rps"]), items, ms(r["p50_ms"]),
+                     ms(r["p99_ms"]), ms(r["max_ms"]), number(r["errors"]), cache])
+    return rows
 
 
-def write_markdown(path, environment, settings, results, configs, floor):
-    parts = ["# Benchmark de la API de riesgo de diabetes", "",
-             "Generado por `make bench`. Las cifras dependen de la máquina y de su carga: compáralas entre sí.", "",
-             "## Máquina y versiones", "",
-             markdown_table(["dato", "valor"], [[k, v] for k, v in environment.items()]), "",
-             f"Carga con wrk: {settings.seconds} s por medida, {settings.threads} hilos, "
-             f"{settings.connections} conexiones, en 127.0.0.1.", "",
-             "## Resultados", "",
-             markdown_table(["configuración", "escenario", "peticiones/s", "predicciones/s", "p50 ms", "p95 ms",
-                             "p99 ms", "errores", "caché aciertos/fallos"], results_rows(results)), "",
-             "## Cocientes", "",
-             markdown_table(["configuración", "fallada ÷ salud", "acierto ÷ salud", "acierto ÷ fallada",
-                             "lote (pred/s) ÷ una", "fallada ÷ desarrollo", "salud ÷ desarrollo"],
-                            ratios(results, configs)), "",
-             "## Dónde se va el tiempo", "",
-             markdown_table(["pieza, dentro del proceso (timeit)", "µs por llamada"],
-                            [[name, f"{value:,.1f}"] for name, value in floor]), "",
-             *http_times(results)]
+def compare(results, configs, scenarios):
+    """Una fila por configuración: peticiones/s y p99 de cada escenario."""
+    t = index(results)
+    rows = []
+    for config in configs:
+        if any((config, s) in t for s in scenarios):
+            cells = []
+            for s in scenarios:
+                cells += [number(get(t, config, s)), ms(get(t, config, s, "p99_ms"))]
+            rows.append([config, *cells])
+    return rows
+
+
+def compare_header(scenarios):
+    header = ["configuración"]
+    for s in scenarios:
+        kind, connections = s.rsplit("-", 1)
+        short = {"health": "salud", "miss": "predict", "batch": "lote"}.get(kind, kind)
+        header += [f"{short} {connections} con. pet/s", f"{short} {connections} con. p99"]
+    return header
+
+
+def engine_rows(floor):
+    return [[ENGINES[name], number(values["one"], 1), number(values["batch_row"], 2)]
+            for name, values in floor["engines"].items()]
+
+
+def write_markdown(path, environment, settings, results, slow, floor, slow_limit):
+    descriptions = {c.name: c.description for c in CONFIGS}
+    measured = list(dict.fromkeys(r["config"] for r in results))
+    parts = [
+        "# Benchmark de la API de riesgo de diabetes", "",
+        "Generado por `make bench`. Las cifras dependen de la máquina y de lo que haga a la vez: "
+        "compáralas entre sí, dentro de la misma ejecución.", "",
+        "## Máquina y versiones", "",
+        markdown_table(["dato", "valor"], [[k, v] for k, v in environment.items()]), "",
+        f"Carga con wrk en 127.0.0.1: {settings.seconds} s por medida, hasta {settings.threads} hilos, "
+        f"{LOW} y {HIGH} conexiones abiertas (keep-alive; cada una manda la siguiente petición al recibir "
+        "la respuesta).", "",
+        "## Configuraciones", "",
+        markdown_table(["configuración", "qué es"], [[name, descriptions[name]] for name in measured]), "",
+    ]
+    if MAIN in measured:
+        parts += ["## Objetivos (gunicorn.conf.py tal cual)", "",
+                  "Se miden y se informan; no son pruebas.", "",
+                  markdown_table(["objetivo", "medido", "¿cumple?"], targets(results)), ""]
+    parts += ["## Resultados", "",
+              markdown_table(["configuración", "escenario", "peticiones/s", "predicciones/s", "p50", "p99", "máx.",
+                              "errores", "caché aciertos/fallos"], results_rows(results)), "",
+              "## /v1/predict (caché fallada) ÷ salud", "",
+              markdown_table(["configuración", f"{LOW} conexiones", f"{HIGH} conexiones"], ratios(results)), ""]
+    engines_compared = [f"miss-{LOW}", f"miss-{HIGH}", f"batch-{HIGH}"]
+    parts += ["## ONNX frente a scikit-learn, en el mismo servidor", "",
+              markdown_table(compare_header(engines_compared), compare(results, [MAIN, SKLEARN], engines_compared)),
+              ""]
+    if floor:
+        parts += ["Dentro del proceso (timeit, tiempo de CPU, el mejor de 3 tandas), µs por fila:", "",
+                  markdown_table(["motor", "1 fila", "por fila en un lote de 100"], engine_rows(floor)), ""]
+    workers_compared = [f"health-{HIGH}", f"miss-{LOW}", f"miss-{HIGH}"]
+    servers = ["sync", MAIN, "gevent-sin-keepalive", "gevent-sin-log", "gevent-sin-turnos", REFERENCE]
+    parts += ["## sync frente a gevent (con y sin keep-alive) y la referencia", "",
+              markdown_table(compare_header(workers_compared), compare(results, servers, workers_compared)), ""]
+    if slow:
+        parts += ["## Clientes lentos", "",
+                  f"100 conexiones abiertas que mandaron una petición a medias y se quedaron quietas; mientras, un "
+                  f"cliente normal pide la salud y una predicción (límite {number(slow_limit)} s). Objetivo: < 1 s.",
+                  "", markdown_table(["configuración", "salud", "/v1/predict"],
+                                     [[name, seconds(t["health"], slow_limit), seconds(t["predict"], slow_limit)]
+                                      for name, t in slow.items()]), ""]
+    if floor:
+        parts += ["## Dónde se va el tiempo (dentro del proceso)", "",
+                  "Tiempo de CPU del proceso (no cambia si la máquina está ocupada con otra cosa), el mejor de "
+                  "varias tandas.", "",
+                  markdown_table(["pieza", "µs de CPU por llamada"],
+                                 [[n, number(v, 1)] for n, v in floor["pieces"]]), "",
+                  markdown_table(["petición completa a la app, sin red (WSGI, como la llama gunicorn)", "µs de CPU"],
+                                 [[n, number(v, 0)] for n, v in floor["flask"]]), ""]
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def write_chart(path, results, configs, title=""):
-    table = index_results(results)
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.5))
-    width = 0.8 / 3
-    for offset, scenario in enumerate(("health", "miss", "hit")):
-        values = [table.get((c, scenario), {}).get("rps", 0) for c in configs]
-        left.bar([i + (offset - 1) * width for i in range(len(configs))], values, width, label=SCENARIOS[scenario])
-    left.set_title("Peticiones por segundo")
-    for offset, (scenario, label) in enumerate((("miss", "una por petición (caché fallada)"),
-                                                ("batch", "lote"))):
-        values = [table.get((c, scenario), {}).get("items_per_s", 0) for c in configs]
-        middle.bar([i + (offset - 0.5) * 0.4 for i in range(len(configs))], values, 0.4, label=label)
-    middle.set_yscale("log")  # un lote da decenas de veces más predicciones: escala logarítmica
-    middle.set_title("Predicciones por segundo (escala logarítmica)")
-    for offset, key in enumerate(("p50_ms", "p95_ms", "p99_ms")):
-        values = [table.get((c, "miss"), {}).get(key, 0) for c in configs]
-        right.bar([i + (offset - 1) * width for i in range(len(configs))], values, width, label=key[:3])
-    right.set_title("Latencia de /v1/predict con caché fallada (ms)")
+# ------------------------------------------------------------------ Gráfico
+
+def write_chart(path, results, floor, title):
+    t = index(results)
+    configs = list(dict.fromkeys(r["config"] for r in results if r["scenario"].startswith("miss")))
+    spanish = FuncFormatter(lambda value, _: number(value, 0 if value >= 1 or value == 0 else 2))
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.8))
+    width = 0.38
+    positions = range(len(configs))
+    for offset, connections in ((-0.5, LOW), (0.5, HIGH)):
+        x = [i + offset * width for i in positions]
+        left.bar(x, [get(t, c, f"miss-{connections}") or 0 for c in configs], width,
+                 label=f"{connections} conexiones")
+        middle.bar(x, [get(t, c, f"miss-{connections}", "p99_ms") or 0 for c in configs], width,
+                   label=f"{connections} conexiones")
+    left.set_title("/v1/predict, caché fallada: peticiones por segundo")
+    middle.set_title("/v1/predict, caché fallada: p99 (ms, escala log.)")
+    middle.axhline(P99_LOW_MS, linestyle="--", color="gray", label=f"objetivo a {LOW} conexiones ({ms(P99_LOW_MS)})")
+    middle.set_yscale("log")
+    for axis in (left, middle):
+        axis.set_xticks(list(positions), configs, rotation=25, ha="right", fontsize=8)
+    if floor:
+        names = list(floor["engines"])
+        for offset, (key, label) in ((-0.5, ("one", "1 fila")), (0.5, ("batch_row", "por fila, lote de 100"))):
+            right.bar([i + offset * width for i in range(len(names))],
+                      [floor["engines"][n][key] for n in names], width, label=label)
+        right.set_xticks(range(len(names)), ["ONNX Runtime", "scikit-learn"], fontsize=9)
+        right.set_yscale("log")
+    right.set_title("Motor, dentro del proceso: µs por fila (escala log.)")
     for axis in (left, middle, right):
-        axis.set_xticks(range(len(configs)), configs, rotation=25, ha="right", fontsize=8)
+        axis.yaxis.set_major_formatter(spanish)
         axis.legend(fontsize=8)
         axis.grid(axis="y", alpha=0.3)
     figure.suptitle(title, fontsize=10)
@@ -123,14 +244,15 @@ def write_chart(path, results, configs, title=""):
     plt.close(figure)
 
 
-def write_all(folder, environment, settings, results, configs, floor):
+def write_all(folder, environment, settings, results, slow, floor, slow_limit):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    raw = {"environment": environment, "settings": vars(settings), "results": results, "floor_us": floor}
+    raw = {"environment": environment, "settings": vars(settings), "results": results, "slow_clients": slow,
+           "floor_us": floor}
     (folder / "bench.json").write_text(json.dumps(raw, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_markdown(folder / "bench.md", environment, settings, results, configs, floor)
-    title = (f"{environment.get('núcleos (nproc)')} núcleos · {environment.get('fecha')} · "
-             f"wrk {settings.seconds} s por medida, {settings.connections} conexiones · "
+    write_markdown(folder / "bench.md", environment, settings, results, slow, floor, slow_limit)
+    title = (f"{environment['núcleos']} núcleos · {environment['fecha']} · {environment['sistema']} · "
+             f"wrk {settings.seconds} s por medida, {settings.threads} hilos, {LOW} y {HIGH} conexiones · "
              "las cifras varían según la máquina")
-    write_chart(folder / "bench.png", results, configs, title)
+    write_chart(folder / "bench.png", results, floor, title)
     return folder / "bench.md", folder / "bench.png"

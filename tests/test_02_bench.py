@@ -1,0 +1,105 @@
+"""El benchmark (`make bench`): formato español y su variante corta de verdad.
+
+La variante corta arranca servidores reales en 127.0.0.1 (gunicorn tal cual y la referencia
+FastAPI), los carga con wrk 1 s por medida y los para por su PID. No comprueba tiempos (eso es
+lo que el benchmark informa): comprueba que el informe tiene sus filas, sin errores, con caché
+fallada de verdad y con números en formato español.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bench.report import ms, number
+from support import ROOT, have, need
+
+SPANISH_NUMBER = r"\d{1,3}(?:\.\d{3})*(?:,\d+)?"
+ENGLISH_NUMBER = re.compile(r"\d,\d{3}\.\d|\b\d+\.\d{1,2} ms\b|\b\d{1,3},\d{3}\b(?!,)")
+
+
+def run_bench(env, timeout=300):
+    full_env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "-m", "bench"], cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_numbers_are_written_the_spanish_way():
+    assert number(1234.5, 1) == "1.234,5"
+    assert number(1234567) == "1.234.567"
+    assert number(0.81, 2) == "0,81"
+    assert number(None) == "—"
+    assert ms(2.1) == "2,10 ms"
+    assert ms(45.34) == "45,3 ms"
+    assert ms(380.4) == "380 ms"
+    assert ms(1380.2) == "1,38 s"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"BENCH_SECONDS": "cero"}, "BENCH_SECONDS debe ser un entero positivo"),
+    ({"BENCH_CONFIGS": "gevent,rapidísimo"}, "configuraciones desconocidas en BENCH_CONFIGS: rapidísimo"),
+])
+def test_a_bad_setting_is_one_spanish_sentence(env, message):
+    result = run_bench(env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"Error: {message}")
+    assert "Traceback" not in result.stderr
+
+
+def test_without_a_published_model_it_says_so_in_one_sentence(tmp_path):
+    result = run_bench({"MODEL_DIR": str(tmp_path)}, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: No hay ninguna versión del modelo publicada")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, model_dir):
+    need(have("wrk"), "falta wrk (sudo apt-get install wrk, o brew install wrk)")
+    output = tmp_path_factory.mktemp("bench")
+    result = run_bench({"BENCH_SECONDS": "1", "BENCH_CONFIGS": "ci", "BENCH_OUTPUT": str(output)})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout, output
+
+
+@pytest.mark.slow
+def test_short_run_measures_every_scenario_without_errors_and_with_real_cache_misses(short_run):
+    _, output = short_run
+    raw = json.loads((output / "bench.json").read_text(encoding="utf-8"))
+    measured = {(r["config"], r["scenario"]): r for r in raw["results"]}
+    every = ("health-2", "health-16", "miss-2", "miss-16", "hit-16", "batch-16")
+    assert {("gevent", s) for s in every} <= set(measured)
+    assert {("fastapi", s) for s in ("health-2", "health-16", "miss-2", "miss-16")} <= set(measured)
+    for result in raw["results"]:
+        assert result["requests"] > 0 and result["errors"] == 0, result
+    for scenario in ("miss-2", "miss-16"):  # pacientes nunca vistos: ningún acierto de caché
+        result = measured[("gevent", scenario)]
+        assert result["cache_hit"] == 0 and result["cache_miss"] == result["requests"], result
+    assert measured[("gevent", "hit-16")]["cache_hit"] > 0
+    assert set(raw["slow_clients"]["gevent"]) == {"health", "predict"}
+    assert set(raw["floor_us"]["engines"]) == {"onnx", "sklearn"}
+    assert (output / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_short_run_report_has_the_rows_in_spanish(short_run):
+    stdout, output = short_run
+    report = (output / "bench.md").read_text(encoding="utf-8")
+    for heading in ("## Máquina y versiones", "## Objetivos (gunicorn.conf.py tal cual)", "## Resultados",
+                    "## ONNX frente a scikit-learn, en el mismo servidor", "## Clientes lentos",
+                    "## Dónde se va el tiempo (dentro del proceso)"):
+        assert heading in report
+    assert re.search(r"\| núcleos \| \d+ \|", report)
+    assert re.search(rf"\| gevent \| /v1/predict, caché fallada, 2 conexiones \| {SPANISH_NUMBER} \|", report)
+    assert re.search(rf"\| fastapi \| /v1/predict, caché fallada, 16 conexiones \| {SPANISH_NUMBER} \|", report)
+    assert re.search(rf"p99 de /v1/predict, 2 conexiones ≤ 2,50 ms \| {SPANISH_NUMBER} ms \| (sí|\*\*no\*\*) \|",
+                     report)
+    assert re.search(rf"\| ONNX Runtime \(grafo ONNX\) \| {SPANISH_NUMBER} \| {SPANISH_NUMBER} \|", report)
+    assert re.search(rf"\| gevent \| ({SPANISH_NUMBER} ms|> 5 s \(bloqueado\)) \|", report)
+    for text in (report, stdout):
+        assert not ENGLISH_NUMBER.search(text), ENGLISH_NUMBER.search(text)
+    assert re.search(rf"== /v1/predict, caché fallada, 16 conexiones\n  gevent +{SPANISH_NUMBER} pet/s  "
+                     rf"p50 {SPANISH_NUMBER} ms", stdout)
