@@ -183,7 +183,10 @@ demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicor
 	@echo; echo "Prueba la API desde otra terminal cuando veas «Listo en …» (copia y pega):"; echo
 	@echo "  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"
 	@echo "  $$($(DOCKER_CURL))"; echo
-	$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
+	@# Al salir (también con Ctrl+C o si muere la terminal) se borra el contenedor: no queda ninguno huérfano.
+	@trap '$(DOCKER) rm -f $(DOCKER_CONTAINER)-demo >/dev/null 2>&1' EXIT; \
+		$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF) \
+		|| [ $$? -eq 130 ]
 
 # ---------------------------------------------------------------- Producción
 # Benchmark con wrk (sudo apt-get install wrk, o brew install wrk): cada configuración de servidor
