@@ -211,7 +211,7 @@ def post_request(worker, req, environ, resp):
     siguiente petición, gevent no cambia de corrutina: una conexión muy activa acapara el worker y
     las demás esperan (p99 de cientos de ms con 16 conexiones). `gevent.idle()` espera a que el
     bucle no tenga nada pendiente: antes se atienden las conexiones que ya tienen una petición
-    lista. Medido: p99 de ~400 ms a ~70 ms con 16 conexiones (02_docker/bench/README.md).
+    lista. Medido: p99 de 340 ms a 22 ms con 16 conexiones (02_docker/bench/README.md).
     """
     if YIELD_AFTER_RESPONSE:
         import gevent
