@@ -20,6 +20,12 @@ import sys
 import time
 from pathlib import Path
 
+try:  # sin el entorno del taller, una frase en vez de un traceback
+    import diabetes_api  # noqa: F401
+except ModuleNotFoundError:
+    sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
+             "si aún no existe, créalo con `make setup`.")
+
 import joblib
 import numpy as np
 from sklearn.compose import ColumnTransformer

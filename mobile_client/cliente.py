@@ -17,6 +17,12 @@ import os
 import sys
 from pathlib import Path
 
+try:  # sin el entorno del taller, una frase en vez de un traceback
+    import diabetes_api  # noqa: F401
+except ModuleNotFoundError:
+    sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
+             "si aún no existe, créalo con `make setup`.")
+
 from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_api.settings import SettingsError, shared
 from mobile_client.client_http import ApiClient, ApiError

@@ -4,6 +4,9 @@ las pruebas se nombran por la carpeta que prueban y no se importan entre sí."""
 import ast
 import re
 import subprocess
+import sys
+
+import pytest
 
 from support import ROOT
 
@@ -54,3 +57,14 @@ def test_no_test_module_imports_another():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             offenders.setdefault(path.name, set()).update(n for n in names if n.split(".")[0].startswith("test_"))
     assert {name: sorted(found) for name, found in offenders.items() if found} == {}
+
+
+@pytest.mark.parametrize("script", ["00_intro/train.py", "mobile_client/cliente.py", "mobile_client/serve_api.py",
+                                    "03_lightsail/deploy.py"])
+def test_scripts_without_the_workshop_environment_say_so_in_one_sentence(script):
+    """Con un Python sin el proyecto instalado (-S: sin site-packages), una frase y código 1."""
+    result = subprocess.run([sys.executable, "-S", str(ROOT / script), "--help"], capture_output=True, text=True,
+                            timeout=60, cwd="/")
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and result.stderr.startswith("Error: falta")
+    assert "make setup" in result.stderr
