@@ -1,9 +1,9 @@
-"""Rutas de la etapa 00. MODEL_DIR y PIDFILE se leen igual que los lee la API: la variable de entorno o,
-si no está, `workshop.env` (la definición única del taller), relativas a la raíz del repositorio."""
+"""Rutas de la etapa 00. MODEL_DIR se lee igual que lo lee la API (`workshop.settings`): la variable de
+entorno o, si no está, `workshop.env` (la definición única del taller), relativa a la raíz del repositorio."""
 
 from pathlib import Path
 
-from diabetes_api.settings import root, shared_path
+from workshop.settings import root, shared_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_PATH = PACKAGE_DIR / "data" / "diabetes.csv"
@@ -16,7 +16,3 @@ def model_dir():
     """La carpeta del modelo servido (MODEL_DIR): live.json y versions/."""
     return shared_path("MODEL_DIR")
 
-
-def pidfile():
-    """El archivo con el PID del maestro de gunicorn en este equipo (PIDFILE)."""
-    return shared_path("PIDFILE")

@@ -9,29 +9,9 @@ carpeta del modelo (con live.json) o de una versión, la de esa carpeta; o una f
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
-
-def spanish_number(value, decimals=2):
-    """Un número con formato español: 1.234,5 (punto de miles, coma decimal). None → «—»."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-
-
-def spanish_scientific(value):
-    """Un número muy pequeño en notación científica con coma decimal: 2,7e-07."""
-    return f"{value:.1e}".replace(".", ",")
-
-
-def spanish_date(iso):
-    """Una fecha ISO 8601 (UTC) como 25/11/2026 12:12 UTC."""
-    try:
-        return datetime.fromisoformat(str(iso)).strftime("%d/%m/%Y %H:%M UTC")
-    except ValueError:
-        return str(iso)
+from workshop.spanish import after_colon, date, number, scientific
 
 
 def summarize(card):
@@ -39,17 +19,17 @@ def summarize(card):
     metrics, test = card["metrics"], card["metrics"]["test"]
     onnx, parity = card["artifacts"]["onnx"], card["parity"]
     lines = [
-        f"Modelo {card['name']} · versión {card['version']} · creado {spanish_date(card['created_at'])}",
+        f"Modelo {card['name']} · versión {card['version']} · creado {date(card['created_at'])}",
         f"Estimador: {card['estimator']['class']} ({card['estimator']['name']})",
         f"Validación cruzada ({metrics['cv_folds']} particiones): ROC AUC "
-        f"{spanish_number(metrics['cv_roc_auc_mean'], 3)} ± {spanish_number(metrics['cv_roc_auc_std'], 3)}",
-        f"Conjunto reservado: ROC AUC {spanish_number(test['roc_auc'], 3)}, "
-        f"exactitud {spanish_number(test['accuracy'], 3)}, sensibilidad {spanish_number(test['recall_positive'], 3)}",
+        f"{number(metrics['cv_roc_auc_mean'], 3)} ± {number(metrics['cv_roc_auc_std'], 3)}",
+        f"Conjunto reservado: ROC AUC {number(test['roc_auc'], 3)}, "
+        f"exactitud {number(test['accuracy'], 3)}, sensibilidad {number(test['recall_positive'], 3)}",
         f"Matriz de confusión [[VN, FP], [FN, VP]]: {test['confusion_matrix']}",
         f"Artefactos: model.onnx (opset {onnx['opset']}, onnxruntime {onnx['onnxruntime']}) y model.joblib "
         f"(scikit-learn {card['artifacts']['joblib']['scikit_learn']}, Python {card['environment']['python']})",
-        f"Paridad ONNX / scikit-learn en {spanish_number(parity['rows'], 0)} filas: diferencia máxima "
-        f"{spanish_scientific(parity['max_abs_diff'])} (tolerancia {spanish_scientific(parity['tolerance'])}), "
+        f"Paridad ONNX / scikit-learn en {number(parity['rows'], 0)} filas: diferencia máxima "
+        f"{scientific(parity['max_abs_diff'])} (tolerancia {scientific(parity['tolerance'])}), "
         f"{parity['decision_flips']} decisiones cambiadas",
         "Variables de entrada (en este orden):",
     ]
@@ -78,7 +58,7 @@ def card_path(target=None):
 
 
 def main(argv=None):
-    from diabetes_model.versions import VersionError, after_colon
+    from diabetes_model.versions import VersionError
 
     args = sys.argv[1:] if argv is None else argv
     try:

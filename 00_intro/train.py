@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 try:  # sin el entorno del taller, una frase en vez de un traceback
-    import diabetes_api  # noqa: F401
+    import workshop  # noqa: F401
 except ModuleNotFoundError:
     sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
              "si aún no existe, créalo con `make setup`.")
@@ -36,12 +36,12 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_model import versions
 from diabetes_model.features import FEATURE_NAMES, FEATURES, MISSING_AS_ZERO, TARGET
 from diabetes_model.model_card import build_card, file_sha256, model_version, read_json, write_json
 from diabetes_model.settings import DATA_PATH, KEEP_VERSIONS, PACKAGE_DIR, REFERENCE_SEED, model_dir
-from diabetes_model.summary import spanish_number, spanish_scientific
+from workshop.argparse_es import SpanishArgumentParser
+from workshop.spanish import after_colon, number, scientific
 
 CV_FOLDS = 5
 THRESHOLD = 0.5
@@ -118,7 +118,7 @@ def compare_models(X, y, seed, log=print):
     for name, estimator in candidates(seed).items():
         scores = cross_val_score(build_pipeline(estimator), X, y, cv=folds, scoring="roc_auc")
         results[name] = {"mean": float(scores.mean()), "std": float(scores.std())}
-        log(f"  {name}: ROC AUC = {spanish_number(scores.mean(), 3)} ± {spanish_number(scores.std(), 3)}")
+        log(f"  {name}: ROC AUC = {number(scores.mean(), 3)} ± {number(scores.std(), 3)}")
     return results
 
 
@@ -192,10 +192,10 @@ def check_parity(pipeline, onnx_bytes, rows):
     }
     if not parity["max_abs_diff"] <= PARITY_TOLERANCE or parity["decision_flips"]:
         raise TrainingError(
-            f"La exportación a ONNX no reproduce el modelo de scikit-learn en {spanish_number(len(rows), 0)} filas: "
-            f"diferencia máxima de probabilidad {spanish_scientific(parity['max_abs_diff'])} "
-            f"(tolerancia {spanish_scientific(PARITY_TOLERANCE)}) y {parity['decision_flips']} decisiones "
-            f"cambiadas con el umbral {spanish_number(THRESHOLD, 1)}, así que no se guarda esta versión.")
+            f"La exportación a ONNX no reproduce el modelo de scikit-learn en {number(len(rows), 0)} filas: "
+            f"diferencia máxima de probabilidad {scientific(parity['max_abs_diff'])} "
+            f"(tolerancia {scientific(PARITY_TOLERANCE)}) y {parity['decision_flips']} decisiones "
+            f"cambiadas con el umbral {number(THRESHOLD, 1)}, así que no se guarda esta versión.")
     return parity
 
 
@@ -253,9 +253,9 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
     log(f"Mejor modelo: {best}.")
 
     test_metrics = evaluate(build_pipeline(candidates(seed)[best]).fit(X_train, y_train), X_test, y_test)
-    log(f"Conjunto reservado ({len(y_test)} pacientes): ROC AUC {spanish_number(test_metrics['roc_auc'], 3)}, "
-        f"exactitud {spanish_number(test_metrics['accuracy'], 3)}, "
-        f"sensibilidad {spanish_number(test_metrics['recall_positive'], 3)}.")
+    log(f"Conjunto reservado ({len(y_test)} pacientes): ROC AUC {number(test_metrics['roc_auc'], 3)}, "
+        f"exactitud {number(test_metrics['accuracy'], 3)}, "
+        f"sensibilidad {number(test_metrics['recall_positive'], 3)}.")
     log(f"Matriz de confusión [[VN, FP], [FN, VP]]: {test_metrics['confusion_matrix']}")
 
     final = build_pipeline(candidates(seed)[best]).fit(X, y)
@@ -268,8 +268,8 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
     opset = next(item.version for item in onnx_model.opset_import if item.domain in ("", "ai.onnx"))
     onnx_bytes = onnx_model.SerializeToString()
     parity = check_parity(final, onnx_bytes, parity_rows(X, seed))
-    log(f"ONNX (opset {opset}, {spanish_number(len(onnx_bytes) / 1024, 1)} KiB) frente a scikit-learn en "
-        f"{spanish_number(parity['rows'], 0)} filas: diferencia máxima {spanish_scientific(parity['max_abs_diff'])}, "
+    log(f"ONNX (opset {opset}, {number(len(onnx_bytes) / 1024, 1)} KiB) frente a scikit-learn en "
+        f"{number(parity['rows'], 0)} filas: diferencia máxima {scientific(parity['max_abs_diff'])}, "
         f"{parity['decision_flips']} decisiones cambiadas.")
 
     card = None
@@ -290,7 +290,7 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
     folder, created = versions.write_version(output_dir, version, write_files)
     if not created:  # otro proceso escribió la misma receta a la vez: vale la suya
         return read_json(folder / "model.json")
-    log(f"Versión {version} escrita en {folder} ({spanish_number(time.perf_counter() - started, 1)} s con "
+    log(f"Versión {version} escrita en {folder} ({number(time.perf_counter() - started, 1)} s con "
         "exportación y paridad).")
     return card
 
@@ -317,10 +317,10 @@ def main(argv=None):
     try:
         train(args.data, args.output, args.seed, publish=args.publish, keep=args.keep)
     except versions.VersionError as error:
-        print(f"Error: {versions.after_colon(str(error))}", file=sys.stderr)
+        print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return error.exit_code
     except (TrainingError, ValueError) as error:
-        print(f"Error: no se pudo entrenar el modelo: {versions.after_colon(str(error))}", file=sys.stderr)
+        print(f"Error: no se pudo entrenar el modelo: {after_colon(str(error))}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"Error: no se pudo leer o escribir {error.filename or ''} ({error.strerror or error}).", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Versiones del modelo: carpetas inmutables, el puntero publicado y las órdenes del mantenedor.
 
-Disposición de MODEL_DIR (la lee la API, `diabetes_api.model`):
+Disposición de MODEL_DIR (la leen las demás etapas con `workshop.modelfiles`):
 
     live.json              {"version": "v-…", "previous": "v-…" | null, "published_at": "…"}
     versions/<versión>/    model.json (ficha), model.onnx, model.joblib, metrics.json
@@ -9,21 +9,19 @@ Una carpeta de versión se escribe en una carpeta temporal hermana y se renombra
 aparece a medias con su nombre definitivo, y después no se modifica nunca. Publicar es cambiar
 `live.json` con un archivo temporal + os.replace (atómico): la API ve el puntero viejo o el nuevo.
 
-Uso (o con make: versions, publish VERSION=…, rollback [VERSION=…], reload):
+Uso (o con make: versions, publish VERSION=…, rollback [VERSION=…]):
     python -m diabetes_model.versions list              versiones, fecha, ROC AUC, viva y anterior
     python -m diabetes_model.versions publish v-…       comprueba la versión y la publica
     python -m diabetes_model.versions rollback [v-…]    vuelve a la anterior (o a la que se nombre)
-    python -m diabetes_model.versions reload            comprueba la viva y envía SIGHUP a gunicorn
     python -m diabetes_model.versions prune [--keep N]  borra las antiguas (nunca la viva ni la anterior)
 Con --model-dir CARPETA trabaja en otra carpeta del modelo (por defecto, MODEL_DIR).
-Códigos de salida: 0 bien, 1 error o versión rechazada, 2 orden mal escrita, 3 no hay servidor.
+Códigos de salida: 0 bien, 1 error o versión rechazada, 2 orden mal escrita.
+Avisar al gunicorn que está sirviendo (SIGHUP) es cosa de la etapa 02: `make reload` (serving.reload).
 """
 
 import fcntl
 import os
-import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -31,15 +29,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from diabetes_api.argparse_es import SpanishArgumentParser
 from diabetes_model.model_card import read_json, write_json
-from diabetes_model.settings import KEEP_VERSIONS, model_dir, pidfile
-from diabetes_model.summary import spanish_date, spanish_number
+from diabetes_model.settings import KEEP_VERSIONS, model_dir
+from workshop.argparse_es import SpanishArgumentParser
+from workshop.modelfiles import POINTER, VERSION_PATTERN, ModelError, verify_version
+from workshop.spanish import after_colon, date, number
 
-POINTER = "live.json"
 VERSIONS = "versions"
-# El mismo patrón que acepta la API: una versión es un nombre de carpeta, nunca una ruta.
-VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STALE_TEMPORARY_SECONDS = 3600  # una carpeta temporal más vieja es de un entrenamiento interrumpido
 # La disposición anterior (sin versiones): model.json suelto en MODEL_DIR haría que la API lo tomara
 # por una carpeta de versión e ignorara live.json. Se borra al publicar.
@@ -52,12 +48,6 @@ class VersionError(RuntimeError):
     exit_code = 1
 
 
-class NoServerError(VersionError):
-    """No hay ningún maestro de gunicorn al que avisar."""
-
-    exit_code = 3
-
-
 # ------------------------------------------------------------------ Carpetas y puntero
 
 def versions_dir(root):
@@ -65,7 +55,7 @@ def versions_dir(root):
 
 
 def version_dir(root, version):
-    if not isinstance(version, str) or not VERSION_PATTERN.match(version):
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
         raise VersionError(f"«{version}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
     return versions_dir(root) / version
 
@@ -164,19 +154,18 @@ def list_versions(root):
 # ------------------------------------------------------------------ Comprobar, publicar, volver atrás
 
 def verify(folder):
-    """Comprueba una versión con el código de la API (ficha, sha256, motor, predicción de prueba),
-    para las dos formas de servirla: ONNX y joblib. Lanza VersionError con el motivo."""
-    from diabetes_api.model import ModelError, verify_version
-
+    """Comprueba una versión como la servirá la API (ficha, sha256, motor, predicción de prueba) con
+    ONNX, lo que se sirve: el joblib (un pickle) no se carga. Lanza VersionError con el motivo."""
     try:
-        for runtime in ("onnx", "sklearn"):
-            verify_version(folder, runtime=runtime)
+        verify_version(folder, runtime="onnx")
     except ModelError as error:
         raise VersionError(f"La versión {Path(folder).name} no se puede servir: {after_colon(str(error))}") from None
 
 
 def existing_version(root, version):
     folder = version_dir(root, version)
+    if folder.is_symlink():  # una versión es una carpeta escrita por el entrenamiento, nunca un enlace
+        raise VersionError(f"{folder} es un enlace simbólico, no una versión: no se publica.")
     if not folder.is_dir():
         raise VersionError(f"No existe la versión {version} en {versions_dir(root)}: "
                            f"mira las que hay con `{command(root, 'list')}`.")
@@ -215,7 +204,7 @@ def _switch(root, version, verb):
         (Path(root) / name).unlink(missing_ok=True)
     before = f" (la anterior, {live}, queda para `{command(root, 'rollback')}`)" if live else ""
     return (f"{verb} la versión {version}{before}. Si la API ya está en marcha en este equipo, "
-            f"recárgala con `{command(root, 'reload')}`.")
+            "recárgala con `make reload` (etapa 02).")
 
 
 def prune(root, keep=KEEP_VERSIONS):
@@ -239,61 +228,13 @@ def prune(root, keep=KEEP_VERSIONS):
     return doomed
 
 
-# ------------------------------------------------------------------ Recargar el servidor del anfitrión
-
-def reload(root):
-    """Comprueba la versión publicada y, si está bien, envía SIGHUP al maestro de gunicorn."""
-    live = live_version(root)
-    if live is None:
-        raise VersionError(f"No hay ninguna versión publicada en {root}: publica la de referencia con `make model`.")
-    verify(existing_version(root, live))
-    pid, path = server_pid()
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except ProcessLookupError:
-        raise NoServerError(f"La API no está en marcha (el PID {pid} de {path} ya no existe): "
-                            f"la versión {live} se servirá al arrancarla.") from None
-    except PermissionError:
-        raise VersionError(f"No tengo permiso para enviar señales al PID {pid} de {path}: "
-                           "ejecuta la orden con el usuario que arrancó gunicorn.") from None
-    return (f"Enviado SIGHUP al maestro de gunicorn (PID {pid}): los workers nuevos sirven la versión {live} "
-            "y los viejos terminan antes lo que tienen en curso.")
-
-
-def server_pid():
-    """(PID, pidfile) del maestro de gunicorn en marcha, o NoServerError con una frase."""
-    from diabetes_api.settings import SettingsError
-
-    try:
-        path = pidfile()
-    except SettingsError as error:
-        raise VersionError(str(error)) from None
-    try:
-        pid = int(path.read_text(encoding="utf-8").strip())
-    except FileNotFoundError:
-        raise NoServerError(f"No hay ninguna API con gunicorn en marcha en este equipo (no existe {path}): "
-                            "la versión publicada se servirá al arrancarla.") from None
-    except (OSError, ValueError):
-        raise NoServerError(f"El archivo {path} no contiene un PID válido: no hay a quién avisar.") from None
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if Path("/proc/self").exists():
-        # Un pidfile viejo puede nombrar un PID que ya es otro programa: SIGHUP lo mataría.
-        if not cmdline.exists():
-            raise NoServerError(f"La API no está en marcha (el PID {pid} de {path} ya no existe): "
-                                "la versión publicada se servirá al arrancarla.")
-        if b"gunicorn" not in cmdline.read_bytes():
-            raise NoServerError(f"El PID {pid} de {path} no es un maestro de gunicorn (el archivo es viejo): "
-                                "no le envío ninguna señal.")
-    return pid, path
-
-
 # ------------------------------------------------------------------ Línea de órdenes
 
 def command(root, action, argument=""):
     """La orden que hay que escribir: con make para MODEL_DIR, con python -m para otra carpeta."""
     if Path(root).resolve() == model_dir().resolve():
         makes = {"publish": f"make publish VERSION={argument}", "rollback": "make rollback",
-                 "list": "make versions", "reload": "make reload"}
+                 "list": "make versions"}
         if action == "rollback" and argument:
             return f"make rollback VERSION={argument}"
         return makes[action]
@@ -313,12 +254,12 @@ def format_listing(root):
             lines.append(f"  {name:<16} {'(ficha ilegible)':<21} {'':<21} {'':>9} {'':>13}  {state}".rstrip())
             continue
         metrics = card.get("metrics", {})
-        lines.append(f"  {name:<16} {spanish_date(card['created_at']):<21} "
+        lines.append(f"  {name:<16} {date(card['created_at']):<21} "
                      f"{card.get('estimator', {}).get('name', '?'):<21} "
-                     f"{spanish_number(metrics.get('cv_roc_auc_mean'), 3):>9} "
-                     f"{spanish_number(metrics.get('test', {}).get('roc_auc'), 3):>13}  {state}".rstrip())
+                     f"{number(metrics.get('cv_roc_auc_mean'), 3):>9} "
+                     f"{number(metrics.get('test', {}).get('roc_auc'), 3):>13}  {state}".rstrip())
     if pointer:
-        lines.append(f"Publicada: {pointer['version']} desde {spanish_date(pointer['published_at'])}; "
+        lines.append(f"Publicada: {pointer['version']} desde {date(pointer['published_at'])}; "
                      f"anterior: {pointer.get('previous') or 'ninguna'}.")
     else:
         lines.append(f"Ninguna publicada todavía: `{command(root, 'publish', 'VERSIÓN')}`.")
@@ -327,7 +268,7 @@ def format_listing(root):
 
 def main(argv=None):
     parser = SpanishArgumentParser(prog="python -m diabetes_model.versions",
-                                     description="Versiones del modelo: listar, publicar, volver atrás, recargar.")
+                                     description="Versiones del modelo: listar, publicar, volver atrás, podar.")
     parser.add_argument("--model-dir", metavar="CARPETA",
                         help="carpeta del modelo (por defecto, MODEL_DIR de workshop.env)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="orden")
@@ -335,7 +276,6 @@ def main(argv=None):
     actions.add_parser("publish", help="comprueba una versión y la publica").add_argument("version", metavar="VERSIÓN")
     actions.add_parser("rollback", help="vuelve a la anterior o a la versión indicada").add_argument(
         "version", nargs="?", metavar="VERSIÓN")
-    actions.add_parser("reload", help="comprueba la versión publicada y envía SIGHUP a gunicorn")
     actions.add_parser("prune", help="borra versiones antiguas").add_argument(
         "--keep", type=int, default=KEEP_VERSIONS, metavar="N", help=f"cuántas conservar (por defecto {KEEP_VERSIONS})")
     args = parser.parse_args(argv)
@@ -347,8 +287,6 @@ def main(argv=None):
             print(publish(root, args.version))
         elif args.action == "rollback":
             print(rollback(root, args.version))
-        elif args.action == "reload":
-            print(reload(root))
         else:
             removed = prune(root, args.keep)
             print(f"Versiones borradas: {', '.join(removed)}." if removed else "No hay versiones que borrar.")
@@ -359,13 +297,6 @@ def main(argv=None):
         print(f"Error: no se pudo leer o escribir en {root} ({error.strerror or error}).", file=sys.stderr)
         return 1
     return 0
-
-
-def after_colon(sentence):
-    """Una frase que sigue a dos puntos empieza en minúscula (salvo siglas: ONNX, API…)."""
-    if len(sentence) > 1 and sentence[0].isupper() and not sentence[1].isupper():
-        return sentence[0].lower() + sentence[1:]
-    return sentence
 
 
 def _fsync_dir(path):

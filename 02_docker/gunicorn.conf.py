@@ -3,7 +3,10 @@
 Al estilo de `examples/example_config.py` de gunicorn: por secciones, cada ajuste con el porqué
 y valores típicos. La misma en el anfitrión (desde la raíz del repositorio) y en la imagen:
 
-    gunicorn --config 02_docker/gunicorn.conf.py "diabetes_api:create_app()"
+    gunicorn --config 02_docker/gunicorn.conf.py
+
+La aplicación (`wsgi_app`) es `serving.wsgi:create_app()`: la API de la etapa 01 con la versión del
+modelo que comprobó el maestro (`serving.master`).
 
 Los argumentos de la línea de órdenes ganan a este archivo (p. ej. `--bind 127.0.0.1:9000`).
 Variables de entorno que lee (todas opcionales):
@@ -27,29 +30,24 @@ import importlib
 import os
 import sys
 
-from diabetes_api.model import held, hold, live_version_dir, verify_version
-from diabetes_api.settings import SettingsError, StartupError, load_settings, root, shared, shared_path
+from serving import master
+from workshop.settings import SettingsError, StartupError, env_number, parse_number, root, shared, shared_path
 
 
 def _env_int(name, default, minimum=0):
     """Entero desde el entorno; si no es válido, termina con un mensaje claro (sin traceback)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdecimal() or int(raw) < minimum:
-        sys.exit(f"Error de configuración: {name} debe ser un entero mayor o igual que {minimum} (valor: {raw!r}).")
-    return int(raw)
+    try:
+        return env_number(name, default, minimum=minimum)
+    except SettingsError as error:
+        sys.exit(f"Error de configuración: {error}")
 
 
 def _port():
     """PORT del entorno (la imagen lo fija con ENV) o el de workshop.env: una sola fuente."""
     try:
-        raw = shared("PORT").strip()
+        return parse_number("PORT", shared("PORT"), minimum=1, maximum=65535)
     except SettingsError as error:
         sys.exit(f"Error de configuración: {error}")
-    if not raw.isdecimal() or not 0 < int(raw) < 65536:
-        sys.exit(f"Error de configuración: PORT debe ser un puerto entre 1 y 65535 (valor: {raw!r}).")
-    return int(raw)
 
 
 # ------------------------------------------------------------------ Socket del servidor
@@ -117,6 +115,7 @@ YIELD_AFTER_RESPONSE = worker_class == "gevent" and _env_int("GUNICORN_YIELD", 1
 #   fork no terminan al parar) y nunca sirve un modelo que no haya comprobado.
 
 preload_app = False
+wsgi_app = "serving.wsgi:create_app()"
 
 # ------------------------------------------------------------------ Límites por cliente
 #
@@ -163,29 +162,25 @@ control_socket_disable = True
 
 # ------------------------------------------------------------------ Ganchos (hooks)
 
-def _verify():
-    settings = load_settings()
-    return verify_version(live_version_dir(settings["MODEL_DIR"]), settings["MODEL_RUNTIME"], isolated=True)
-
-
 def on_starting(server):
     """Antes de crear workers, el maestro comprueba ajustes y modelo, y guarda la versión buena.
 
     Si algo falla, gunicorn termina con un único «Error: <mensaje>» en español (StartupError es
     un RuntimeError), en vez de que cada worker falle a la vez con su propio traceback.
     """
-    hold(_verify())
+    master.verify_and_hold()
     # Flask y el código de la API, importados una vez en el maestro: los workers nacen por fork
     # con ellos. onnxruntime NO: cargado en el maestro, los workers se cuelgan al terminar.
     importlib.import_module("flask_cors")
     for module in ("errors", "info", "observability", "openapi", "predict"):
         importlib.import_module(f"diabetes_api.{module}")
+    importlib.import_module("serving.wsgi")
 
 
 def when_ready(server):
     server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s). Recargar: kill -HUP %s",
                     ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str,
-                    held_version(), os.environ.get("MODEL_RUNTIME", "onnx"), server.pid)
+                    master.held_version(), os.environ.get("MODEL_RUNTIME", "onnx"), server.pid)
 
 
 def on_reload(server):
@@ -194,14 +189,14 @@ def on_reload(server):
     Si está rota, el maestro NO se detiene: sigue guardando la última versión comprobada, los
     workers nuevos nacen con ella y el log dice en español qué pasa y qué hacer.
     """
-    before = held_version()
+    before = master.held_version()
     try:
-        hold(_verify())
+        master.verify_and_hold()
     except StartupError as error:
         server.log.error("Recarga rechazada: %s Se sigue sirviendo la versión %s.", error, before)
         return
     server.log.info("SIGHUP: versión %s comprobada (antes %s); los workers nuevos la sirven.",
-                    held_version(), before)
+                    master.held_version(), before)
 
 
 def post_request(worker, req, environ, resp):
@@ -217,11 +212,3 @@ def post_request(worker, req, environ, resp):
         import gevent
 
         gevent.idle()
-
-
-def held_version():
-    for runtime in ("onnx", "sklearn"):
-        if held(runtime) is not None:
-            return held(runtime).version
-    return "-"
-

@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,10 +23,15 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-ROOT = Path(__file__).resolve().parents[1]
+from serving.launch import GUNICORN_CONF  # noqa: F401 (las pruebas lo importan de aquí)
+from serving.launch import command as gunicorn_base
+from workshop.processes import free_port, stop
+from workshop.settings import root
+from workshop.spanish import number
+
+ROOT = root()
 SHARED = dotenv_values(ROOT / "workshop.env")
 HEALTH_PATH = SHARED["HEALTH_PATH"]
-GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -46,20 +50,12 @@ def have(command):
     return shutil.which(command) is not None
 
 
-def spanish(number, decimals=0):
-    """Un número en formato español: 1.234,5."""
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+def spanish(value, decimals=0):
+    """Un número en formato español (el de `workshop.spanish`), sin decimales por defecto."""
+    return number(value, decimals)
 
 
 # ------------------------------------------------------------------ Procesos y servidores
-
-def free_port():
-    """Un puerto TCP libre en 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def wait_healthy(base_url, process=None, timeout=30.0):
     """Espera (con límite) a que el servidor RESPONDA 200 en HEALTH_PATH; falla con el log si el proceso muere."""
@@ -83,17 +79,6 @@ def read_log(process, tail=6000):
     return text[-tail:] if tail else text
 
 
-def stop(process, timeout=10.0):
-    """Para por su PID un proceso que arrancamos: SIGTERM y, si no acaba a tiempo, SIGKILL."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
-
-
 def run_to_exit(command, env=None, timeout=60.0):
     """Ejecuta una orden que debe terminar sola (p. ej. un servidor que se niega a arrancar).
 
@@ -112,9 +97,8 @@ def run_to_exit(command, env=None, timeout=60.0):
 
 
 def gunicorn_command(port, *args):
-    """gunicorn con el `gunicorn.conf.py` real; --bind en 127.0.0.1 gana al 0.0.0.0 del archivo."""
-    return [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
-            *args, "diabetes_api:create_app()"]
+    """gunicorn con el `gunicorn.conf.py` real (serving.launch); --bind en 127.0.0.1 gana al 0.0.0.0 del archivo."""
+    return [*gunicorn_base(port), *args]
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from diabetes_model import model_card, train, versions
+from serving import reload
 from support import ROOT, running_gunicorn, stop
 
 QUIET = lambda *_: None  # noqa: E731
@@ -58,8 +59,9 @@ def pointer(root):
 
 
 def cli(root, *args, capsys):
-    """La orden del mantenedor en este proceso: (código, salida, error)."""
-    code = versions.main(["--model-dir", str(root), *args])
+    """La orden del mantenedor en este proceso: (código, salida, error). `reload` es la de la etapa 02."""
+    main = reload.main if args[:1] == ("reload",) else versions.main
+    code = main(["--model-dir", str(root), *args[1:]] if args[:1] == ("reload",) else ["--model-dir", str(root), *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -167,11 +169,11 @@ def test_prune_keeps_the_newest_plus_the_live_and_previous_versions(tmp_path, tr
     assert pointer(root)["version"] == names[0]
 
 
-# ------------------------------------------------------------------ reload
+# ------------------------------------------------------------------ reload (etapa 02: make reload = serving.reload)
 
 def test_reload_without_a_server_says_so_in_one_sentence(root, tmp_path):
     env = {**os.environ, "PIDFILE": str(tmp_path / "no-existe.pid")}
-    result = subprocess.run([sys.executable, "-m", "diabetes_model.versions", "--model-dir", str(root), "reload"],
+    result = subprocess.run([sys.executable, "-m", "serving.reload", "--model-dir", str(root)],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert "no hay ninguna API con gunicorn en marcha" in result.stderr
@@ -203,12 +205,13 @@ def test_reload_checks_the_version_before_looking_for_the_server(root, tmp_path,
 def test_publish_and_reload_switch_a_running_gunicorn(root, tmp_path):
     pidfile = tmp_path / "gunicorn.pid"
     env = {"MODEL_DIR": str(root), "PIDFILE": str(pidfile), "WEB_CONCURRENCY": "1"}
-    command = [sys.executable, "-m", "diabetes_model.versions", "--model-dir", str(root)]
+    commands = ([sys.executable, "-m", "diabetes_model.versions", "--model-dir", str(root), "publish", NAMES[2]],
+                [sys.executable, "-m", "serving.reload", "--model-dir", str(root)])
     with running_gunicorn(tmp_path, env=env) as (base_url, master):
         assert requests.get(base_url + "/health", timeout=5).json()["model_version"] == NAMES[1]
         assert pidfile.read_text().strip() == str(master.pid)
-        for args in (["publish", NAMES[2]], ["reload"]):
-            result = subprocess.run([*command, *args], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+        for command in commands:
+            result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
                                     text=True, timeout=60)
             assert result.returncode == 0, result.stderr
         assert "SIGHUP" in result.stdout

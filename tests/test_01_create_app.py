@@ -1,36 +1,23 @@
-"""diabetes_api.create_app: qué versión sirve (la guardada por el maestro de gunicorn o la publicada) y
-cómo se niega a arrancar con `flask --app diabetes_api run` y `make demo-1`: una línea en español."""
+"""diabetes_api.create_app: qué versión sirve (la comprobada que recibe o la publicada) y cómo se niega a
+arrancar con `flask --app diabetes_api run` y `make demo-1`: una línea en español."""
 
 import sys
 
 import pytest
 
 from diabetes_api import create_app
-from diabetes_api.model import hold, live_version_dir, verify_version
 from support import DAMAGES, HEALTH_PATH, add_version, damage, free_port, run_to_exit
+from workshop.modelfiles import live_version_dir, verify_version
 
 
-@pytest.fixture()
-def no_held_version():
-    yield
-    hold(None)
-
-
-def test_under_gunicorn_the_app_serves_the_version_the_master_held(fresh_model_dir, monkeypatch, no_held_version):
-    held = add_version(fresh_model_dir, "v-del-maestro")
-    hold(verify_version(held))
+def test_a_verified_version_given_to_the_app_is_served_whatever_the_disk_says(fresh_model_dir, monkeypatch):
+    given = verify_version(add_version(fresh_model_dir, "v-del-maestro"))
     damage(fresh_model_dir, "pointer")  # lo que haya en disco ya no importa
     monkeypatch.setenv("MODEL_DIR", str(fresh_model_dir))
-    assert create_app().test_client().get(HEALTH_PATH).get_json()["model_version"] == "v-del-maestro"
+    assert create_app(verified=given).test_client().get(HEALTH_PATH).get_json()["model_version"] == "v-del-maestro"
 
 
-def test_an_explicit_model_dir_ignores_the_held_version(fresh_model_dir, card, no_held_version):
-    hold(verify_version(add_version(fresh_model_dir, "v-del-maestro")))
-    app = create_app({"MODEL_DIR": fresh_model_dir})
-    assert app.test_client().get(HEALTH_PATH).get_json()["model_version"] == card["version"]
-
-
-def test_without_gunicorn_the_published_version_is_verified_here(fresh_model_dir, monkeypatch):
+def test_without_a_verified_version_the_published_one_is_verified_here(fresh_model_dir, monkeypatch):
     monkeypatch.setenv("MODEL_DIR", str(fresh_model_dir))
     expected = verify_version(live_version_dir(fresh_model_dir)).version
     assert create_app().test_client().get(HEALTH_PATH).get_json()["model_version"] == expected

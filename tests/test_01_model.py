@@ -1,29 +1,20 @@
-"""diabetes_api.model: la versión publicada se comprueba ANTES de servirla (cada problema, un mensaje en
-español), se sirven los bytes comprobados, el maestro guarda la versión (hold/held), la caché y ONNX
-frente a scikit-learn."""
+"""workshop.modelfiles y diabetes_api.model: la versión publicada se comprueba ANTES de servirla (cada
+problema, un mensaje en español), se sirven los bytes comprobados, la caché y ONNX frente a scikit-learn.
+Lo que hace el maestro de gunicorn con la versión comprobada está en test_02_master.py."""
 
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from importlib.metadata import version as installed_version
 
 import numpy as np
 import pytest
 
-from diabetes_api.model import (
-    Model,
-    ModelError,
-    PredictionCache,
-    example_patient,
-    hold,
-    live_version_dir,
-    load_model,
-    verify_version,
-)
+from diabetes_api.model import Model, PredictionCache, load_model
 from diabetes_api.predict import FeatureValidator
-from support import DAMAGES, ROOT, add_version, damage, publish
+from support import DAMAGES, damage, publish
+from workshop.modelfiles import ModelError, live_version_dir, verify_version
+from workshop.patients import example_patient
 
 # Si la ficha no registra la tolerancia de paridad (parity.tolerance), la de float32 frente a float64.
 DEFAULT_TOLERANCE = 1e-5
@@ -45,13 +36,6 @@ def spread(card, count=21):
     patients = [example_patient(card, share=step / (count - 1)) for step in range(count)]
     zeros = {f["name"]: 0 for f in card["features"] if f["zero_means_missing"]}
     return [*patients, {**example_patient(card), **zeros}]
-
-
-@pytest.fixture()
-def no_held_version():
-    """Las pruebas de hold() dejan el proceso como estaba: sin versión guardada."""
-    yield
-    hold(None)
 
 
 # ------------------------------------------------------------------ El puntero (live.json)
@@ -147,27 +131,6 @@ def test_a_graph_that_does_not_load_is_refused_even_with_a_matching_hash(fresh_m
         verify_version(folder)
 
 
-def test_the_master_verifies_in_a_throwaway_child_without_loading_onnxruntime(model_dir):
-    """isolated=True (el maestro de gunicorn): la predicción de prueba va en un hijo; el que llama no
-    carga onnxruntime (con él cargado, los workers creados por fork se cuelgan al terminar)."""
-    code = ("import sys\n"
-            "from diabetes_api.model import verify_version\n"
-            f"verified = verify_version({str(model_dir)!r}, isolated=True)\n"
-            "print(verified.version, 'onnxruntime' in sys.modules)\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [model_dir.name, "False"]
-
-
-def test_the_throwaway_child_reports_a_graph_that_does_not_predict(fresh_model_dir):
-    folder = live_version_dir(fresh_model_dir)
-    (folder / "model.onnx").write_bytes(b"esto no es un grafo ONNX")
-    digest = hashlib.sha256(b"esto no es un grafo ONNX").hexdigest()
-    edit_card(folder, lambda card: card["artifacts"]["onnx"].update(sha256=digest))
-    with pytest.raises(ModelError, match=r"no predice \(\w+\)\. Vuelve a una versión buena con `make rollback`"):
-        verify_version(folder, isolated=True)
-
-
 def test_the_card_cannot_point_outside_its_folder(fresh_model_dir):
     folder = live_version_dir(fresh_model_dir)
     edit_card(folder, lambda card: card["artifacts"]["onnx"].update(file="../../../otro/model.onnx"))
@@ -194,27 +157,10 @@ def test_what_is_served_is_what_was_verified_not_what_is_on_disk_now(fresh_model
     assert Model(verified).predict_rows([row]) == before
 
 
-# ------------------------------------------------------------------ La versión que guarda el maestro
-
-def test_load_model_serves_the_held_version_without_reading_the_disk(fresh_model_dir, tmp_path, monkeypatch,
-                                                                   no_held_version, card):
-    hold(verify_version(live_version_dir(fresh_model_dir)))
-    monkeypatch.setenv("MODEL_DIR", str(tmp_path / "no-existe"))
-    assert load_model().version == card["version"]  # el disco (MODEL_DIR) no se lee
-    with pytest.raises(ModelError, match="No hay ninguna versión"):
-        load_model(runtime="sklearn")  # lo guardado es ONNX: para otro motor sí se lee el disco
-
-
-def test_an_explicit_folder_ignores_the_held_version(fresh_model_dir, no_held_version):
-    add_version(fresh_model_dir, "v-guardada")
-    hold(verify_version(fresh_model_dir / "versions" / "v-guardada"))
-    assert load_model(fresh_model_dir).version != "v-guardada"
-
-
 # ------------------------------------------------------------------ Predicción y caché
 
 def test_predict_rows_returns_the_contract_and_the_cache_hits(served_model_dir, card):
-    model = load_model(served_model_dir, cache_size=8)
+    model = load_model(model_dir=served_model_dir, cache_size=8)
     first, second = row_of(card, example_patient(card, 0.2)), row_of(card, example_patient(card, 0.6))
     results, hits = model.predict_rows([first])
     assert hits == [False]
@@ -226,7 +172,7 @@ def test_predict_rows_returns_the_contract_and_the_cache_hits(served_model_dir, 
 
 
 def test_the_decision_follows_the_threshold_of_the_card(served_model_dir, card):
-    model = load_model(served_model_dir)
+    model = load_model(model_dir=served_model_dir)
     for result in model.predict_rows([row_of(card, p) for p in spread(card)])[0]:
         assert result["prediction"] == int(result["probability"] >= card["threshold"])
 
@@ -264,8 +210,8 @@ def test_onnx_and_sklearn_agree_within_the_recorded_tolerance(served_model_dir, 
     rows = [row_of(card, patient) for patient in spread(card)]
     for values in generator.uniform(lows, highs, size=(500, len(lows))):
         rows.append(tuple(float(round(v)) if whole else float(v) for v, whole in zip(values, integer, strict=True)))
-    onnx, _ = load_model(served_model_dir, "onnx").predict_rows(rows)
-    sklearn, _ = load_model(served_model_dir, "sklearn").predict_rows(rows)
+    onnx, _ = load_model(model_dir=served_model_dir, runtime="onnx").predict_rows(rows)
+    sklearn, _ = load_model(model_dir=served_model_dir, runtime="sklearn").predict_rows(rows)
     differences = [abs(a["probability"] - b["probability"]) for a, b in zip(onnx, sklearn, strict=True)]
     print(f"\n[ONNX frente a scikit-learn] {len(rows)} filas; diferencia máxima {max(differences):.1e} "
           f"(tolerancia de la ficha {tolerance:.0e}, más 1e-06 del redondeo a 6 decimales)".replace(".", ","))

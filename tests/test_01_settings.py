@@ -8,9 +8,10 @@ import click
 import pytest
 
 from diabetes_api import StartupError, create_app
-from diabetes_api.model import ModelError, example_patient
 from diabetes_api.settings import SettingsError, load_settings, shared
 from support import ROOT, SHARED
+from workshop.modelfiles import ModelError
+from workshop.patients import example_patient
 
 API_VARIABLES = ("MODEL_DIR", "HEALTH_PATH", "MODEL_RUNTIME", "CACHE_SIZE", "MAX_BATCH", "MAX_BODY_BYTES",
                  "CORS_ORIGINS", "LOG_LEVEL", "ACCESS_LOG", "WEB_DIR")
@@ -26,7 +27,7 @@ def test_defaults(monkeypatch):
     assert (settings["CACHE_SIZE"], settings["MAX_BATCH"], settings["MAX_CONTENT_LENGTH"]) == (1024, 1000, 1 << 20)
     assert settings["CORS_ORIGINS"] == ["*"]
     assert (settings["LOG_LEVEL"], settings["ACCESS_LOG"]) == ("INFO", True)
-    assert settings["WEB_DIR"] == ROOT / "mobile_client" / "web"
+    assert settings["WEB_DIR"] is None  # la API no sabe dónde vive la app: lo dicen la imagen y `make app`
 
 
 def test_an_environment_variable_wins_over_workshop_env(monkeypatch):

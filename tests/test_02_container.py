@@ -18,7 +18,6 @@ import uuid
 import pytest
 import requests
 
-from diabetes_api.model import example_patient
 from support import (
     HEALTH_PATH,
     ROOT,
@@ -30,6 +29,7 @@ from support import (
     spanish,
     wait_healthy,
 )
+from workshop.patients import example_patient
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,6 @@ import sys
 import pytest
 import requests
 
-from diabetes_api.model import example_patient
 from support import (
     DAMAGES,
     GUNICORN_CONF,
@@ -25,6 +24,7 @@ from support import (
     running_gunicorn,
     wait_for_log,
 )
+from workshop.patients import example_patient
 
 GUNICORN_VARS = ("PORT", "PIDFILE", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
                  "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS", "GUNICORN_ACCESSLOG", "GUNICORN_TIMEOUT",
@@ -71,15 +71,15 @@ def test_environment_variables_tune_the_workers():
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
-    ("GUNICORN_TIMEOUT", "diez", "GUNICORN_TIMEOUT debe ser un entero mayor o igual que 1 (valor: 'diez')"),
-    ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY debe ser un entero mayor o igual que 1 (valor: '0')"),
-    ("PORT", "70000", "PORT debe ser un puerto entre 1 y 65535 (valor: '70000')"),
+    ("GUNICORN_TIMEOUT", "diez", "GUNICORN_TIMEOUT='diez' no es un número entero."),
+    ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY=0 no es válido: debe ser 1 o más."),
+    ("PORT", "70000", "PORT=70000 no es válido: debe ser 65535 o menos."),
 ])
 def test_a_bad_value_is_one_spanish_line_not_a_traceback(name, value, expected):
-    code, out, err = run_to_exit([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--check-config",
-                                  "diabetes_api:create_app()"], env=clean_environment(**{name: value}), timeout=60)
+    code, out, err = run_to_exit([sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--check-config"],
+                                 env=clean_environment(**{name: value}), timeout=60)
     assert code != 0
-    assert err.strip() == f"Error de configuración: {expected}."
+    assert err.strip() == f"Error de configuración: {expected}"
     assert "Traceback" not in out + err
 
 

@@ -16,8 +16,8 @@ from string import Template
 
 import pytest
 
-from diabetes_api.model import example_patient
 from support import ROOT, SteadyLoad, free_port, need, running_gunicorn, stop, wait_healthy, wait_until
+from workshop.patients import example_patient
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 TEMPLATE = ROOT / "02_docker" / "nginx" / "api.conf.template"

@@ -23,7 +23,6 @@ import time
 import psutil
 import pytest
 
-from diabetes_api.model import example_patient
 from support import (
     SteadyLoad,
     add_version,
@@ -36,6 +35,7 @@ from support import (
     wait_until,
     worker_pids,
 )
+from workshop.patients import example_patient
 
 pytestmark = pytest.mark.slow
 ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_MAX_REQUESTS": "0", "ACCESS_LOG": "0"}

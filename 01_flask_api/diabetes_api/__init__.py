@@ -3,20 +3,24 @@
 `create_app()` es la fábrica de la aplicación, como en el tutorial de Flask:
 
     flask --app diabetes_api run --port 5001            # servidor de desarrollo
-    gunicorn --config 02_docker/gunicorn.conf.py "diabetes_api:create_app()"   # producción (etapa 02)
+    gunicorn --config 02_docker/gunicorn.conf.py      # producción (etapa 02: serving.wsgi)
+
+Bajo gunicorn, el maestro (etapa 02) comprueba la versión del modelo y se la pasa a `create_app`
+como `verified`: esta etapa no sabe nada de gunicorn.
 """
 
-from .settings import StartupError
+from workshop.settings import StartupError
 
 __all__ = ["StartupError", "create_app"]
 
 
-def create_app(config=None):
+def create_app(config=None, verified=None):
     """Crea la aplicación: lee los ajustes, prepara el modelo UNA vez y registra las rutas.
 
     `config` (opcional) sustituye ajustes; las pruebas lo usan, p. ej. {"CACHE_SIZE": 0}.
-    Bajo gunicorn el modelo es la versión que comprobó el maestro; si no, la publicada en
-    MODEL_DIR, comprobada aquí. Si no es fiable lanza ModelError con un mensaje en español.
+    `verified` es una versión ya comprobada (workshop.modelfiles.VerifiedModel): la que pasa el
+    maestro de gunicorn. Sin ella se comprueba aquí la publicada en MODEL_DIR. Si no es fiable
+    lanza ModelError con un mensaje en español.
     """
     # Importaciones aquí: `python -m diabetes_api.healthcheck` (cada 2 s en Docker) importa el
     # paquete y no necesita Flask, numpy ni onnxruntime.
@@ -37,8 +41,7 @@ def create_app(config=None):
     app.json.sort_keys = False  # las respuestas conservan el orden del contrato y de la ficha
     app.json.ensure_ascii = False  # acentos legibles
 
-    model_dir = (config or {}).get("MODEL_DIR")  # solo si se pide otra carpeta se ignora la del maestro
-    model = load_model(model_dir, app.config["MODEL_RUNTIME"], app.config["CACHE_SIZE"])
+    model = load_model(verified, app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"], app.config["CACHE_SIZE"])
     app.extensions["diabetes_api"] = SimpleNamespace(
         model=model, validator=predict.FeatureValidator(model.card["features"]),
         counts=Counter(), counts_lock=threading.Lock(), openapi=None)

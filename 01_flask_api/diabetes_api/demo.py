@@ -8,30 +8,21 @@ así que nunca se usa fuera de aquí (en producción, gunicorn; ver la etapa 02)
 import json
 import os
 import shlex
-import socket
 import sys
 
-from . import create_app
-from .argparse_es import SpanishArgumentParser
-from .model import example_patient
-from .settings import StartupError, shared
+from workshop.argparse_es import SpanishArgumentParser
+from workshop.patients import example_patient
+from workshop.processes import LOCALHOST as HOST
+from workshop.processes import port_in_use
+from workshop.settings import StartupError, shared
 
-HOST = "127.0.0.1"
+from . import create_app
 
 
 def curl_command(base_url, card):
     body = json.dumps(example_patient(card), ensure_ascii=False)
     return (f"curl -s -X POST {base_url}/v1/predict -H 'Content-Type: application/json' "
             f"-d {shlex.quote(body)}")
-
-
-def port_is_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 def main(argv=None):
@@ -41,7 +32,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     port = args.port or int(shared("DEV_PORT"))
     reloaded = os.environ.get("WERKZEUG_RUN_MAIN") == "true"  # el recargador relanza el proceso
-    if not reloaded and not port_is_free(port):
+    if not reloaded and port_in_use(port, HOST):
         print(f"Error: el puerto {port} está ocupado (¿otra demo abierta?). Ciérrala o elige otro: "
               f"make demo-1 DEV_PORT={port + 1}", file=sys.stderr)
         return 1

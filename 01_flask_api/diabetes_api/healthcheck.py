@@ -6,21 +6,11 @@ HEALTH_PATH igual que el resto de la API (entorno o workshop.env).
 """
 
 import sys
-import urllib.error
-import urllib.request
 
-from .settings import SettingsError, shared
+from workshop.processes import http_ok
+from workshop.settings import SettingsError, shared
 
 TIMEOUT_SECONDS = 3
-
-
-def check(url, timeout=TIMEOUT_SECONDS):
-    """True si la URL responde 200."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # URL local y fija
-            return response.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
 
 
 def main():
@@ -29,7 +19,7 @@ def main():
     except SettingsError as error:
         print(f"healthcheck: {error}", file=sys.stderr)
         return 1
-    healthy = check(url)
+    healthy = http_ok(url, TIMEOUT_SECONDS)
     print(f"healthcheck: {url} {'OK' if healthy else 'NO responde 200'}", file=sys.stderr)
     return 0 if healthy else 1
 

@@ -1,13 +1,20 @@
 """Rutas de información: salud, ficha del modelo, métricas, un índice en la raíz y la app web.
 
-La app web móvil (carpeta mobile_client/web) se sirve en /app/ desde el mismo origen que la API:
-el navegador no necesita CORS para llamarla.
+La app web móvil se sirve en /app/ desde el mismo origen que la API (el navegador no necesita CORS
+para llamarla) cuando WEB_DIR nombra su carpeta: la API no sabe dónde vive la app.
 """
+
+from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, send_from_directory
 
 bp = Blueprint("info", __name__)
 web = Blueprint("web", __name__)
+
+
+def has_web_app(config):
+    """True si WEB_DIR nombra una carpeta que existe: entonces se sirve /app/."""
+    return config.get("WEB_DIR") is not None and Path(config["WEB_DIR"]).is_dir()
 
 
 def _service():
@@ -41,7 +48,7 @@ def index():
     model = _service().model
     links = {"health": current_app.config["HEALTH_PATH"], "model": "/v1/model", "predict": "/v1/predict",
              "metrics": "/metrics", "openapi": "/openapi.json"}
-    if current_app.config["WEB_DIR"].is_dir():
+    if has_web_app(current_app.config):
         links["app"] = "/app/"
     return jsonify({"name": model.card.get("name"), "description": model.card.get("description"),
                     "model_version": model.version, "links": links})
@@ -62,5 +69,5 @@ def init_app(app):
     app.register_blueprint(bp)
     # La ruta de salud sale de workshop.env (HEALTH_PATH), por eso no se declara con un decorador.
     app.add_url_rule(app.config["HEALTH_PATH"], "health", health, methods=["GET"])
-    if app.config["WEB_DIR"].is_dir():
+    if has_web_app(app.config):
         app.register_blueprint(web)

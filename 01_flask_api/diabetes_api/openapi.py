@@ -6,6 +6,8 @@ openapi-spec-validator y comprueban que lista todas las rutas de la aplicación.
 
 from flask import Blueprint, current_app, jsonify
 
+from .info import has_web_app
+
 bp = Blueprint("openapi", __name__)
 
 ERRORS = {
@@ -144,5 +146,5 @@ def openapi_document():
     service = current_app.extensions["diabetes_api"]
     if service.openapi is None:
         service.openapi = build_spec(service.model.card, current_app.config,
-                                     web=current_app.config["WEB_DIR"].is_dir())
+                                     web=has_web_app(current_app.config))
     return jsonify(service.openapi)

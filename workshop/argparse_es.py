@@ -1,4 +1,4 @@
-"""argparse en español: la ayuda y los errores de uso de todas las órdenes del taller.
+"""argparse en español: la ayuda y los errores de uso de todas las órdenes del taller (también la etapa 03).
 
 argparse marca sus textos para traducirlos con gettext (`_("usage: ")`, `_("options")`…), pero
 Python no trae traducción al español. `CATALOG` es esa traducción, con las mismas claves (msgid)

@@ -1,0 +1,13 @@
+"""Lo común del taller: lo que usan varias etapas, escrito una sola vez.
+
+No es una etapa: ninguna etapa lo «sigue», todas pueden usarlo y él no importa ninguna.
+
+    settings      la raíz del repositorio, los valores de workshop.env y los números del entorno
+    spanish       números, duraciones y fechas a la española
+    argparse_es   argparse con la ayuda y los errores en español (todas las órdenes)
+    processes     puertos libres, arrancar y esperar a que responda, parar por PID
+    patients      pacientes de ejemplo hechas con la ficha del modelo
+    modelfiles    las versiones del modelo en disco: puntero, ficha, artefactos comprobados
+
+La imagen Docker copia este paquete junto a la API (02_docker/Dockerfile).
+"""

@@ -1,0 +1,134 @@
+"""Procesos y puertos del taller: un puerto libre, si un puerto está ocupado, arrancar un servidor y
+esperar a que responda, y pararlo por su PID (o por su grupo de procesos), también cuando algo falla.
+
+Solo biblioteca estándar y llamadas POSIX (Linux y macOS): nada de /proc.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCALHOST = "127.0.0.1"
+
+
+class ProcessError(RuntimeError):
+    """Un proceso que no arrancó o no respondió a tiempo; el mensaje (en español) incluye su log."""
+
+
+def free_port(host=LOCALHOST):
+    """Un puerto TCP libre en `host`, elegido por el sistema."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port, host=LOCALHOST):
+    """True si no se puede escuchar en `host:port` (otro programa lo ocupa)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
+
+
+def http_ok(url, timeout=1.0):
+    """True si un GET a `url` responde 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def start(command, log_path=None, env=None, cwd=None):
+    """Arranca `command` en su propia sesión (Ctrl+C no le llega: lo para quien lo arrancó), con la
+    salida en `log_path` (o heredada si es None). El proceso recuerda su log en `.log_path`."""
+    from .settings import root  # aquí: `make check` usa este módulo antes de instalar nada
+
+    output = open(log_path, "ab") if log_path else None  # noqa: SIM115 (el hijo hereda el descriptor)
+    try:
+        process = subprocess.Popen(command, cwd=cwd or root(), env={**os.environ, **(env or {})},
+                                   stdout=output, stderr=subprocess.STDOUT if output else None,
+                                   start_new_session=True)
+    finally:
+        if output:
+            output.close()
+    process.log_path = Path(log_path) if log_path else None
+    return process
+
+
+def log_tail(process, lines=15):
+    """Las últimas líneas del log de un proceso arrancado con `start` (o «»)."""
+    path = getattr(process, "log_path", None)
+    if not path or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(condition, process, what, timeout, interval=0.05):
+    """Espera a que `condition()` sea cierta; si el proceso termina antes o se agota el plazo, ProcessError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProcessError(f"{what} terminó al arrancar (código {process.returncode}).{_log(process)}")
+        if condition():
+            return
+        time.sleep(interval)
+    raise ProcessError(f"{what} no respondió en {timeout:.0f} s.{_log(process)}")
+
+
+def _log(process):
+    tail = log_tail(process)
+    return f" Su registro:\n{tail}" if tail else ""
+
+
+def stop(process, timeout=10.0):
+    """SIGTERM al proceso que arrancamos (a su grupo si tiene sesión propia); SIGKILL si no acaba a tiempo.
+
+    Solo se señala ese PID o su grupo: nunca otros procesos por su nombre.
+    """
+    group = _own_group(process)
+    if process.poll() is None:
+        _signal(process, group, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal(process, group, signal.SIGKILL)
+            process.wait(5)
+    if group:  # lo que quede de su grupo (p. ej. un worker huérfano) no sobrevive a quien lo arrancó
+        _signal(process, group, signal.SIGKILL)
+
+
+def _own_group(process):
+    try:
+        return os.getpgid(process.pid) == process.pid
+    except OSError:
+        return False
+
+
+def _signal(process, group, signum):
+    try:
+        if group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+    except OSError:
+        pass  # ya terminó
+
+
+@contextmanager
+def running(command, health_url, what, log_path=None, env=None, timeout=60.0):
+    """Arranca un servidor, espera a que `health_url` responda 200 y lo para al salir (pase lo que pase)."""
+    process = start(command, log_path, env)
+    try:
+        wait_until(lambda: http_ok(health_url), process, what, timeout)
+        yield process
+    finally:
+        stop(process)
