@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from lightsail import cli, config
+from lightsail import config
 from support import ROOT, have, need
+from workshop.spanish import number
 
 POLICY = json.loads((ROOT / "03_lightsail" / "iam-policy.json").read_text(encoding="utf-8"))
 PLAN_OPERATION = re.compile(r"lightsail:(\w+) ")
@@ -95,7 +96,7 @@ def test_plan_runs_without_credentials_and_lists_every_call_and_the_cost():
         assert f"deploy.py {subcommand}" in out
     assert '"power": "nano", "scale": 1' in out  # valores por defecto
     table = json.loads(config.PRICES_FILE.read_text(encoding="utf-8"))
-    assert f"nano × 1 nodo(s) = {cli.number(table['powers']['nano']['price'])} USD/mes" in out
+    assert f"nano × 1 nodo(s) = {number(table['powers']['nano']['price'])} USD/mes" in out
     assert f"tabla documentada del {table['taken_on']}" in out
     assert "factura" in out and "BORRA" in out
 

@@ -20,7 +20,7 @@ import pytest
 from botocore.retries.standard import ExponentialBackoff
 from botocore.stub import Stubber
 
-from lightsail import aws, cli, config
+from lightsail import aws, cli, config, releases
 from support import HEALTH_PATH, ROOT, SHARED, free_port, running_gunicorn
 
 # ----------------------------------- ayudas: AWS simulado con Stubber, un Docker falso y escenarios
@@ -154,7 +154,7 @@ def queue_rollback(aws, image, new_version, final_state="ACTIVE"):
 
 
 class FakeDocker:
-    """Sustituye a cli.run_docker: anota las órdenes y responde como la CLI real."""
+    """Sustituye a releases.run_docker: anota las órdenes y responde como la CLI real."""
 
     def __init__(self, platform="linux/amd64"):
         self.commands = []
@@ -182,7 +182,7 @@ def aws_fixture():
 @pytest.fixture(name="docker")
 def docker_fixture(monkeypatch):
     fake = FakeDocker()
-    monkeypatch.setattr(cli, "run_docker", fake)
+    monkeypatch.setattr(releases, "run_docker", fake)
     return fake
 
 
@@ -568,7 +568,7 @@ def test_unreachable_endpoint_is_explained(capsys, monkeypatch):
 def run_every_subcommand(capsys, monkeypatch):
     """Todos los subcomandos contra un único cliente simulado; devuelve las operaciones llamadas."""
     fake = Aws()
-    monkeypatch.setattr("lightsail.cli.run_docker", FakeDocker())
+    monkeypatch.setattr("lightsail.releases.run_docker", FakeDocker())
     run = Run(fake, capsys, answers=[SERVICE])
     fake.powers()
     queue_create(fake)

@@ -2,7 +2,12 @@
 
 - aws.py: el cliente de boto3 y una función por operación de la API de Lightsail.
 - config.py: valores por defecto, deployment.json, precios y las reglas del modelo de la API.
-- cli.py: las opciones (en español), las esperas acotadas, Docker, la prueba de humo y los subcomandos.
+- cli.py: el punto de entrada (main): comprueba la configuración y ejecuta el subcomando.
+- options.py: las opciones de cada subcomando (argparse en español, de workshop.argparse_es).
+- service.py: el contexto, las esperas acotadas y create, scale y destroy.
+- releases.py: Docker, push, deploy, deployments y rollback.
+- checks.py: status, url, logs y la prueba de humo (smoke).
+- plan.py: plan, cada llamada con sus parámetros y el coste, sin tocar AWS.
 
 Aquí: los códigos de salida y el error que ve el usuario (un mensaje en español, nunca una traza).
 """

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import botocore.session
 
-from diabetes_api.settings import shared
 from lightsail import DeployError, ExitCode
+from workshop.settings import shared
 
 STAGE_DIR = Path(__file__).resolve().parents[1]
 DEPLOYMENT_FILE = STAGE_DIR / "deployment.json"
