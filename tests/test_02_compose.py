@@ -18,7 +18,7 @@ def test_api_service_has_healthcheck_restart_memory_limit_and_read_only_root():
     assert (FOLDER / BASE["build"]["context"]).resolve() == ROOT  # contexto = raíz (y su .dockerignore)
     assert BASE["build"]["dockerfile"] == "02_docker/Dockerfile"
     assert BASE["build"]["args"]["PORT"].startswith("${PORT")  # el puerto llega de workshop.env
-    assert BASE["ports"] == ["${PORT}:${PORT}"]
+    assert BASE["ports"] == ["${HOST:-127.0.0.1}:${PORT}:${PORT}"]  # solo este equipo, salvo HOST=0.0.0.0
     assert BASE["healthcheck"]["test"] == ["CMD", "python", "-m", "diabetes_api.healthcheck"]
     assert BASE["restart"] in {"always", "unless-stopped", "on-failure"}
     assert BASE["mem_limit"] and BASE["read_only"] is True and "/tmp" in BASE["tmpfs"]
@@ -38,7 +38,7 @@ def test_nginx_uses_the_tested_template_and_publishes_the_workshop_port():
     assert (FOLDER / source).resolve() == FOLDER / "nginx" / "api.conf.template"
     assert target.startswith("/etc/nginx/templates/") and target.endswith(".conf.template")
     assert nginx["environment"]["API_UPSTREAM"] == "api:${PORT}"  # el servicio, no una réplica concreta
-    assert nginx["ports"] == [f"${{PORT}}:{nginx['environment']['NGINX_LISTEN']}"]
+    assert nginx["ports"] == [f"${{HOST:-127.0.0.1}}:${{PORT}}:{nginx['environment']['NGINX_LISTEN']}"]
     assert nginx["depends_on"]["api"]["condition"] == "service_healthy"
 
 

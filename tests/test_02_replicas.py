@@ -41,6 +41,10 @@ http {
 """
 
 
+# Solo en la prueba: qué réplica respondió, en una cabecera (la plantilla no la envía a los clientes).
+UPSTREAM_HEADER = "add_header X-Upstream $upstream_addr always;"
+
+
 def render_api_conf(addresses, listen):
     """La plantilla del repositorio con una línea `server` por réplica (como hace el DNS de Compose)."""
     lines = []
@@ -49,6 +53,8 @@ def render_api_conf(addresses, listen):
             lines += [Template(line).safe_substitute(API_UPSTREAM=address) for address in addresses]
         else:
             lines.append(line)
+        if line.strip() in ("location / {", "location @sin_replicas {"):
+            lines.append("        " + UPSTREAM_HEADER)
     return Template("\n".join(lines) + "\n").safe_substitute(NGINX_LISTEN=listen)
 
 
@@ -113,3 +119,11 @@ def test_stopping_a_replica_loses_no_requests_and_it_rejoins(tmp_path, served_mo
               f"respondidas con la réplica parada: {served_while_down}")
         assert load.failures() == [], report
         assert served_while_down > 0
+
+
+def test_the_template_announces_no_replica_addresses_and_no_nginx_version():
+    """Para los clientes: ni X-Upstream (direcciones internas) ni la versión de nginx; plazos de cabecera y cuerpo."""
+    text = "\n".join(line.split("#")[0] for line in TEMPLATE.read_text(encoding="utf-8").splitlines())
+    assert "X-Upstream" not in text
+    assert "server_tokens off;" in text
+    assert "client_header_timeout" in text and "client_body_timeout" in text
