@@ -25,9 +25,11 @@ import uuid
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from diabetes_api.settings import root
+from workshop.modelfiles import ModelError
+from workshop.settings import root
+from workshop.spanish import number
 
-from .common import ModelError, SchemesError, es_number, event_cost, live_version, load_model, row_from_patient
+from .common import SchemesError, event_cost, live_model, live_version, row_from_patient
 
 DEFAULT_URL = "sqlite:///results/esquemas.sqlite3"  # relativa a la raíz del repositorio
 CHUNK = 500  # filas por executemany dentro de la transacción
@@ -204,7 +206,7 @@ def run_batch(db, model, cost_ms=0.0, chunk=CHUNK, log=print):
             rows = db.query(select + " WHERE updated_at > ? ORDER BY updated_at, id", (watermark,))
         chunks = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
         skipped = 0
-        for number, part in enumerate(chunks, 1):
+        for block, part in enumerate(chunks, 1):
             event_cost(cost_ms, len(part))
             valid, values = [], []
             for row in part:  # una fila con un dato imposible no para el lote: se salta y se dice
@@ -225,7 +227,7 @@ ON CONFLICT (patient_id, model_version) DO UPDATE SET
                            [(row[0], model.version, result["prediction"], result["probability"], scored_at)
                             for row, result in zip(part, results, strict=True)])
             if len(chunks) > 1:
-                log(f"  bloque {number}/{len(chunks)}: {len(part)} predicciones escritas (sin confirmar todavía)")
+                log(f"  bloque {block}/{len(chunks)}: {len(part)} predicciones escritas (sin confirmar todavía)")
         new_watermark = rows[-1][-1] if rows else watermark
         finished = time.time()
         db.execute("INSERT INTO job_runs (run_id, model_version, started_at, finished_at, watermark, patients_scored) "
@@ -235,7 +237,7 @@ ON CONFLICT (patient_id, model_version) DO UPDATE SET
                "started_at": started, "finished_at": finished, "watermark": new_watermark,
                "seconds": finished - started}
     log(f"[lote {time.strftime('%H:%M:%S', time.localtime(started))}] {model.version}: "
-        f"{es_number(summary['scored'])} pacientes nuevas o cambiadas puntuadas en {es_number(summary['seconds'], 3)} s"
+        f"{number(summary['scored'], 0)} pacientes nuevas o cambiadas puntuadas en {number(summary['seconds'], 3)} s"
         + (f"; marca de agua → {clock(new_watermark)}" if new_watermark is not None else ""))
     return summary
 
@@ -249,21 +251,21 @@ class BatchJob:
 
     def run_once(self):
         if self.model is None or live_version(self.model_dir) != self.model.version:
-            self.model = load_model(self.model_dir)
+            self.model = live_model(self.model_dir)
         with opened(self.url) as db:
             return run_batch(db, self.model, self.cost_ms, log=self.log)
 
     def run_every(self, seconds, should_stop):
         """Cada `seconds` segundos, a horas fijas (no «espera tras acabar»): la obsolescencia media de
         una predicción es entonces ≈ intervalo/2 + duración de una ejecución."""
-        self.log(f"Trabajo por lotes cada {es_number(seconds, 1)} s sobre {self.url or database_url()}. "
+        self.log(f"Trabajo por lotes cada {number(seconds, 1)} s sobre {self.url or database_url()}. "
                  "Ctrl+C para parar.")
         next_run = time.monotonic()
         while not should_stop():
             try:
                 self.run_once()
             except (SchemesError, ModelError) as error:  # p. ej. la base de datos no responde
-                self.log(f"Esta ejecución falló y se reintentará en {es_number(seconds, 1)} s: {error}")
+                self.log(f"Esta ejecución falló y se reintentará en {number(seconds, 1)} s: {error}")
             next_run = max(next_run + seconds, time.monotonic())  # si una ejecución se alarga, no se acumulan
             while not should_stop() and time.monotonic() < next_run:
                 time.sleep(min(0.05, max(0.0, next_run - time.monotonic())))

@@ -1,43 +1,38 @@
-"""Lo que comparten los tres esquemas: el modelo, las pacientes, los errores y los números en español.
+"""Lo que comparten los tres esquemas: el modelo publicado, los errores y el coste simulado por evento.
 
 El modelo es SIEMPRE el mismo que sirve la API (`diabetes_api.model.load_model`): la versión publicada
 en MODEL_DIR, comprobada antes de usarla. La lista de variables sale de su ficha (`card["features"]`).
+Lo que usan también otras etapas (números en español, procesos, pacientes de ejemplo, ajustes del
+entorno) está en el paquete `workshop`, escrito una sola vez.
 """
 
 import math
-import os
-import random
+import sys
 import time
 
-from diabetes_api.model import ModelError, live_version_dir, load_model
-
-__all__ = ["ModelError", "SchemesError", "event_cost", "load_model", "live_version", "make_patients", "es_number",
-           "row_from_patient", "env_int", "env_float"]
+from diabetes_api.model import load_model
+from workshop.modelfiles import live_version_dir
+from workshop.processes import ProcessError
+from workshop.settings import StartupError, env_number
 
 
 class SchemesError(RuntimeError):
     """Un problema que la persona puede arreglar; el mensaje es UNA frase en español que dice cómo."""
 
 
+# Errores que se explican en una frase y no con un traceback: los de esta etapa, un ajuste imposible,
+# un modelo que no se puede servir (ModelError es un StartupError) y un proceso que no arrancó.
+USER_ERRORS = (SchemesError, StartupError, ProcessError)
+
+
+def live_model(model_dir=None):
+    """La versión publicada en `model_dir` (por defecto MODEL_DIR), comprobada y lista para predecir."""
+    return load_model(model_dir=model_dir)
+
+
 def live_version(model_dir=None):
     """El nombre de la versión publicada, sin cargarla (para saber si hay que recargar el modelo)."""
     return live_version_dir(model_dir).name
-
-
-def make_patients(features, count, seed=0):
-    """`count` pacientes plausibles y reproducibles, dentro de los rangos de la ficha del modelo."""
-    rng = random.Random(seed)
-    patients = []
-    for _ in range(count):
-        patient = {}
-        for feature in features:
-            low, high = feature["min"], feature["max"]
-            if feature["type"] == "integer":
-                patient[feature["name"]] = rng.randint(math.ceil(low), math.floor(high))
-            else:
-                patient[feature["name"]] = round(rng.uniform(low, high), 2)
-        patients.append(patient)
-    return patients
 
 
 def row_from_patient(patient, feature_names):
@@ -65,30 +60,47 @@ def event_cost(cost_ms, events):
         time.sleep(cost_ms * events / 1000)
 
 
-def es_number(value, decimals=0):
-    """1234.5 → «1.234,5»: separador de miles con punto y decimales con coma."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+def event_cost_from_env():
+    """SCHEMES_EVENT_COST_MS en ms (admite coma decimal); vacía o ausente → 0 (desactivado)."""
+    return env_number("SCHEMES_EVENT_COST_MS", 0.0, float, minimum=0.0)
 
 
-def _env(name, default, convert, minimum):
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
+def explain(error):
+    """La frase en español que explica un error conocido (o None si no lo es: entonces, traceback)."""
+    import redis
+
+    # requests solo lo usa la demo (no está en 04_esquemas/requirements.txt): si no se importó, no hay error suyo.
+    requests = sys.modules.get("requests")
+    if isinstance(error, USER_ERRORS):
+        return str(error)
+    if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
+        return (f"se perdió la conexión con Redis ({error}). Comprueba que sigue arrancado y vuelve a lanzar "
+                "la orden.")
+    if isinstance(error, redis.RedisError):
+        return f"Redis respondió con un error: {error}"
+    if requests is not None and isinstance(error, requests.RequestException):
+        return f"la API no respondió ({error})."
+    return None
+
+
+def exit_code(action, interrupted):
+    """Ejecuta `action()` y devuelve el código de salida: 0 si acaba bien (o si se cierra la tubería,
+    p. ej. `… | head -1`), 1 con un error conocido (una frase en stderr) y 130 con Ctrl+C."""
     try:
-        value = convert(raw.replace(",", "."))
-    except ValueError:
-        raise SchemesError(f"{name}={raw!r} no es un número válido.") from None
-    if not math.isfinite(value) or value < minimum:
-        raise SchemesError(f"{name}={raw!r} no es válido: debe ser {es_number(minimum)} o más.")
-    return value
+        return action() or 0
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print(f"\n{interrupted}", file=sys.stderr)
+        return 130
+    except Exception as error:
+        sentence = explain(error)
+        if sentence is None:
+            raise
+        print(f"Error: {sentence}", file=sys.stderr)
+        return 1
 
 
-def env_int(name, default, minimum=1):
-    """Un entero de una variable de entorno, con un error en español si no vale."""
-    return _env(name, default, int, minimum)
-
-
-def env_float(name, default, minimum=0.0):
-    """Un número (admite coma decimal) de una variable de entorno, con un error en español si no vale."""
-    return _env(name, default, float, minimum)
+def say(text=""):
+    """Una línea para quien mira la demo, sin esperar al búfer (también con la salida en un archivo)."""
+    print(text, flush=True)

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import redis
 
-from .common import ModelError, SchemesError, event_cost, live_version, load_model, row_from_patient
+from workshop.modelfiles import ModelError
+
+from .common import SchemesError, event_cost, live_model, live_version, row_from_patient
 
 EVENTS = "pacientes:eventos"
 RESULTS = "pacientes:resultados"
@@ -177,7 +179,7 @@ class Worker:
         self.broker, self.model_dir, self.log = broker, model_dir, log
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.max_attempts, self.claim_idle_ms, self.count, self.cost_ms = max_attempts, claim_idle_ms, count, cost_ms
-        self.model = load_model(model_dir)
+        self.model = live_model(model_dir)
         self.checked_version_at = time.monotonic()
         self.next_claim = 0.0
         self.totals = {"results": 0, "dead": 0, "failed": 0, "duplicates": 0}
@@ -263,7 +265,7 @@ class Worker:
         self.checked_version_at = time.monotonic()
         try:
             if live_version(self.model_dir) != self.model.version:
-                self.model = load_model(self.model_dir)
+                self.model = live_model(self.model_dir)
                 self.log(f"[{self.name}] versión nueva del modelo publicada: ahora predice con {self.model.version}.")
         except ModelError as error:  # una versión rota no tumba al consumidor: sigue con la que tiene
             self.log(f"[{self.name}] no se puede cargar la versión publicada ({error}); sigue con "

@@ -17,9 +17,10 @@ import pytest
 
 from schemes import servers
 from schemes.batch import BatchJob, app_view, ensure_schema, opened, write_patients
-from schemes.common import make_patients
 from support import add_version, free_port, model_home, need, run_to_exit, stop, wait_until
 from support import publish as publish_version
+from workshop.patients import random_patients
+from workshop.processes import start
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -85,7 +86,7 @@ def quiet(*_):
 
 
 def add_patients(url, card, count, first_id=1, seed=0):
-    patients = list(enumerate(make_patients(card["features"], count, seed=seed), first_id))
+    patients = list(enumerate(random_patients(card["features"], count, seed=seed), first_id))
     with opened(url) as db:
         ensure_schema(db, card["features"])
         write_patients(db, card["features"], patients)
@@ -124,7 +125,7 @@ def test_watermark_only_rescores_what_changed(database_url, home, card):
     job.run_once()
     before = {row[0]: row for row in predictions(database_url)}
     changed = {3, 17, 29}
-    new_data = make_patients(card["features"], len(changed), seed=99)
+    new_data = random_patients(card["features"], len(changed), seed=99)
     with opened(database_url) as db:
         write_patients(db, card["features"], list(zip(sorted(changed), new_data, strict=True)))
         stale = {row["patient_id"] for row in app_view(db) if not row["fresh"]}
@@ -163,7 +164,7 @@ def test_a_run_that_dies_halfway_leaves_the_previous_state(database_url, home, c
     add_patients(database_url, card, 1200, first_id=11, seed=1)  # tres bloques de 500 dentro de la transacción
     env = {"DATABASE_URL": database_url, "MODEL_DIR": str(home)}
     # Un modelo «más pesado» (coste simulado de 2 ms por paciente): cada bloque tarda ~1 s.
-    job = servers.start(servers.python_module("batch", "--cost-ms", "2"), tmp_path / "lote.log", env=env)
+    job = start(servers.python_module("batch", "--cost-ms", "2"), tmp_path / "lote.log", env=env)
     try:
         wait_until(lambda: "bloque 1/3" in job.log_path.read_text() or job.poll() is not None, 60,
                    "el trabajo no escribió su primer bloque")
@@ -228,8 +229,8 @@ def test_an_unreachable_or_unknown_database_is_one_spanish_sentence(url, message
 def test_scheduled_job_keeps_going_when_the_database_fails(tmp_path, home):
     """Con --every, una ejecución que falla se dice y se reintenta en la siguiente; SIGTERM lo para con 0."""
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/nada"
-    job = servers.start(servers.python_module("batch", "--every", "0.2"), tmp_path / "cada.log",
-                        env={"DATABASE_URL": url, "MODEL_DIR": str(home)})
+    job = start(servers.python_module("batch", "--every", "0.2"), tmp_path / "cada.log",
+                env={"DATABASE_URL": url, "MODEL_DIR": str(home)})
     try:
         wait_until(lambda: job.log_path.read_text().count("se reintentará") >= 2 or job.poll() is not None, 60,
                    "el trabajo programado no reintentó")

@@ -113,7 +113,42 @@ def test_bad_settings_are_one_spanish_sentence(served_model_dir, tmp_path):
     result = subprocess.run([sys.executable, "-m", "schemes", "demo"], cwd=ROOT, capture_output=True, text=True,
                             env=env, timeout=60)
     assert result.returncode == 1
-    assert result.stderr == "Error: SCHEMES_PATIENTS='muchas' no es un número válido.\n"
+    assert result.stderr == "Error: SCHEMES_PATIENTS='muchas' no es un número entero.\n"
+
+
+def measured_results():
+    """Unas cifras inventadas con la forma de las que mide la demo (para escribir el informe sin arrancar nada)."""
+    latency = {name: {"p50_s": p50, "p99_s": p50 * 3, "read": 3, "sent": 3, "samples": [p50, p50, p50 * 3]}
+               for name, p50 in (("batch", 2.6), ("rest", 0.004), ("stream", 0.002))}
+    burst = {"events": 400, "seconds": 0.8, "per_s": 500.0, "peak": 300, "samples": [(0.0, 0), (0.4, 300), (0.8, 0)]}
+    return {"latency": latency, "job_seconds": 0.03, "scale": {1: burst, 2: {**burst, "seconds": 0.5}},
+            "throughput": {"batch": {"per_s": 4000.0}, "rest": {"per_s": 900.0}, "stream": burst}}
+
+
+def test_the_report_needs_no_linux_only_calls(monkeypatch, tmp_path):
+    """Linux y macOS: el informe no usa os.sched_getaffinity (ni process_cpu_count, de Python 3.13) ni /proc."""
+    import builtins
+
+    from schemes import report
+    from schemes.demo import Settings
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    real_open = builtins.open
+
+    def no_proc(file, *args, **kwargs):
+        assert not str(file).startswith("/proc"), f"el informe leyó {file}: solo existe en Linux"
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    settings = Settings(patients=3, seconds=2.0, interval=0.5, burst=400, cost_ms=0.0, output=tmp_path / "results",
+                        database_url=None, redis_url=None)
+    needed = report.needs("sqlite:///x.sqlite3", workers=2, consumers=2)
+    report.write_report(measured_results(), settings, "v-prueba", 0.0, needed)
+    table = (settings.output / "esquemas.md").read_text(encoding="utf-8")
+    assert f"| núcleos | {os.cpu_count()} |" in table and "| Streaming (cola de mensajes) | baja |" in table
+    assert json.loads((settings.output / "esquemas.json").read_text(encoding="utf-8"))["model_version"] == "v-prueba"
+    assert (settings.output / "esquemas.png").stat().st_size > 10_000
 
 
 def test_makefile_has_demo_4_with_a_spanish_description():

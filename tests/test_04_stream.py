@@ -8,14 +8,15 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from schemes import servers
-from schemes.common import SchemesError, make_patients
+from schemes.common import SchemesError
 from schemes.stream import DONE_PREFIX, RedisStreams
 from support import add_version, free_port, model_home, need, publish, run_to_exit, stop, wait_until
+from workshop import processes
+from workshop.patients import random_patients
 
 
 def redis_available():
@@ -45,13 +46,13 @@ def workers(tmp_path, redis_url, home):
     started = []
 
     def start(name, *args):
-        process = servers.start(servers.python_module("worker", "--name", name, *args), tmp_path / f"{name}.log",
-                                env={"REDIS_URL": redis_url, "MODEL_DIR": str(home)})
+        process = processes.start(servers.python_module("worker", "--name", name, *args), tmp_path / f"{name}.log",
+                                  env={"REDIS_URL": redis_url, "MODEL_DIR": str(home)})
         started.append(process)
         broker = RedisStreams(redis_url)
         wait_until(lambda: process.poll() is not None or name in {c["name"] for c in broker.status()["consumers"]},
                    30, f"el consumidor {name} no se dio de alta")
-        assert process.poll() is None, servers.log_tail(process)
+        assert process.poll() is None, processes.log_tail(process)
         return process
 
     yield start
@@ -60,7 +61,7 @@ def workers(tmp_path, redis_url, home):
 
 
 def publish_patients(broker, card, count, first_id=1):
-    patients = make_patients(card["features"], count, seed=first_id)
+    patients = random_patients(card["features"], count, seed=first_id)
     return broker.publish(list(enumerate(patients, first_id)))
 
 
@@ -83,7 +84,9 @@ def test_killing_a_consumer_mid_burst_loses_nothing_and_duplicates_nothing(redis
     second = workers("B", "--count", "100", "--claim-idle-ms", "800")
     wait_until(lambda: broker.status()["results"] + broker.status()["dead"] >= len(ids), 90,
                "no todos los eventos recibieron un resultado")
-    time.sleep(1.0)  # margen por si llegara algún resultado de más (no debe)
+    # Sin pendientes ni lag ya no queda ninguna entrega en curso: no puede llegar ningún resultado de más.
+    wait_until(lambda: broker.status()["pending"] == 0 and broker.status()["lag"] == 0, 30,
+               "quedaron eventos pendientes o sin entregar")
     state = broker.status()
     events = results_by_event(broker)
     print(f"\nenviados {len(ids)}, resultados {len(events)}, distintos {len(set(events))}, "
@@ -95,7 +98,7 @@ def test_killing_a_consumer_mid_burst_loses_nothing_and_duplicates_nothing(redis
     assert len(claimed) >= abandoned
     second.send_signal(signal.SIGTERM)  # parada ordenada: acaba lo que tiene entre manos y sale con 0
     assert second.wait(15) == 0
-    assert "parado:" in servers.log_tail(second, 3)
+    assert "parado:" in processes.log_tail(second, 3)
 
 
 def test_a_redelivered_event_does_not_create_a_second_result(redis_url, card):
@@ -133,7 +136,7 @@ def test_a_poison_message_goes_to_dead_letters_after_n_attempts(redis_url, worke
     assert "falta la variable" in dead[missing]["error"]
     assert sorted(results_by_event(broker)) == sorted(good)
     assert broker.status()["pending"] == 0
-    log = servers.log_tail(worker, 50)
+    log = processes.log_tail(worker, 50)
     for attempt in (1, 2, 3):
         assert f"evento {poison}: intento {attempt}/3 falló" in log
 
@@ -162,8 +165,8 @@ def test_without_redis_the_producer_and_worker_say_so_in_spanish(command, home):
 def test_worker_that_loses_redis_mid_run_says_so_and_exits(tmp_path, home):
     need(redis_available(), "falta redis-server (apt-get install redis-server)")
     with servers.running_redis(tmp_path) as (url, redis_process):
-        worker = servers.start(servers.python_module("worker", "--name", "W"), tmp_path / "worker.log",
-                               env={"REDIS_URL": url, "MODEL_DIR": str(home)})
+        worker = processes.start(servers.python_module("worker", "--name", "W"), tmp_path / "worker.log",
+                                 env={"REDIS_URL": url, "MODEL_DIR": str(home)})
         try:
             broker = RedisStreams(url)
             wait_until(lambda: "W" in {c["name"] for c in broker.status()["consumers"]}, 30, "W no se dio de alta")
@@ -200,8 +203,8 @@ def test_the_worker_predicts_like_the_api(redis_url, workers, home, card):
     (event_id,) = publish_patients(broker, card, 1, first_id=42)
     wait_until(lambda: broker.status()["results"] >= 1, 30, "sin resultado")
     (_, fields), = broker.client.xrange(broker.results)
-    model = load_model(home)
-    patient = make_patients(card["features"], 1, seed=42)[0]
+    model = load_model(model_dir=home)
+    patient = random_patients(card["features"], 1, seed=42)[0]
     (expected,), _ = model.predict_rows([tuple(float(patient[name]) for name in model.feature_names)])
     assert fields["event_id"] == event_id and fields["patient_id"] == "42"
     assert fields["model_version"] == model.version
