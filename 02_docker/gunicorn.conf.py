@@ -21,6 +21,7 @@ Variables de entorno que lee (todas opcionales):
     GUNICORN_KEEPALIVE            segundos que se mantiene abierta una conexión inactiva (2)
     GUNICORN_MAX_REQUESTS         reinicia cada worker tras N peticiones; 0 = nunca (0)
     GUNICORN_YIELD                1: con gevent, ceder el turno tras cada respuesta (1)
+    GUNICORN_FAIR_ACCEPT          1: con gevent, repartir las conexiones nuevas entre workers (1)
     GUNICORN_ACCESSLOG            destino del log de accesos de gunicorn: "-" (stdout) u "off" (off)
     PIDFILE                       archivo con el PID del maestro (workshop.env; `make reload` lo lee)
     LOG_LEVEL                     nivel de log, compartido con la API (INFO)
@@ -28,7 +29,9 @@ Variables de entorno que lee (todas opcionales):
 
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 
 from serving import master
 from workshop.settings import SettingsError, StartupError, env_number, parse_number, root, shared, shared_path
@@ -105,6 +108,12 @@ max_requests_jitter = max_requests // 10
 # Ceder el turno tras cada respuesta (gancho post_request, abajo): reparte un worker gevent entre
 # sus conexiones keep-alive. GUNICORN_YIELD=0 lo desactiva (para compararlo en el benchmark).
 YIELD_AFTER_RESPONSE = worker_class == "gevent" and _env_int("GUNICORN_YIELD", 1) == 1
+# Repartir las conexiones nuevas entre los workers gevent (ganchos pre_fork y post_worker_init, abajo).
+# GUNICORN_FAIR_ACCEPT=0 lo desactiva (para compararlo en el benchmark).
+FAIR_ACCEPT = worker_class == "gevent" and workers > 1 and _env_int("GUNICORN_FAIR_ACCEPT", 1) == 1
+# Ventaja que da un worker con más conexiones abiertas a los demás antes de aceptar él (segundos).
+HEAD_START = 0.002
+SLOTS = 64  # workers vivos a la vez como máximo para el reparto (uno más, con kill -TTIN, no reparte)
 
 # ------------------------------------------------------------------ Carga de la aplicación
 #
@@ -159,6 +168,19 @@ except (SettingsError, OSError) as error:
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
+# ------------------------------------------------------------------ Métricas de todos los workers
+#
+# PROMETHEUS_MULTIPROC_DIR - Cada worker escribe sus contadores en archivos de esta carpeta y
+#   `GET /metrics` los suma (modo multiproceso de prometheus_client): una lectura cubre todos los
+#   workers. El maestro crea una carpeta nueva (en /dev/shm, en memoria, si existe) antes de crear
+#   workers; al recargar (SIGHUP) se relee este archivo y se conserva la misma. Al morir un worker,
+#   `child_exit` marca sus archivos; al terminar el maestro, se borra la carpeta que creó.
+
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # la primera lectura de este archivo (no tras un SIGHUP)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="diabetes-api-metricas-", dir=worker_tmp_dir)
+    os.environ["DIABETES_API_METRICS_OWNED"] = "1"
+_METRICS_OWNED = os.environ.get("DIABETES_API_METRICS_OWNED") == "1"
+
 
 # ------------------------------------------------------------------ Ganchos (hooks)
 
@@ -169,10 +191,15 @@ def on_starting(server):
     un RuntimeError), en vez de que cada worker falle a la vez con su propio traceback.
     """
     master.verify_and_hold()
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):  # contadores de una ejecución anterior con la misma carpeta
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
     # Flask y el código de la API, importados una vez en el maestro: los workers nacen por fork
     # con ellos. onnxruntime NO: cargado en el maestro, los workers se cuelgan al terminar.
     importlib.import_module("flask_cors")
-    for module in ("errors", "info", "observability", "openapi", "predict"):
+    for module in ("errors", "info", "limits", "metrics", "observability", "openapi", "predict", "security"):
         importlib.import_module(f"diabetes_api.{module}")
     importlib.import_module("serving.wsgi")
 
@@ -212,3 +239,84 @@ def post_request(worker, req, environ, resp):
         import gevent
 
         gevent.idle()
+
+
+def child_exit(server, worker):
+    """Un worker terminó (parada, recarga, fallo): sus métricas de tipo «gauge» en vivo dejan de contar
+    y su puesto en el reparto de conexiones queda libre."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+    if getattr(worker, "slot", None) is not None:
+        server.open_connections[worker.slot] = -1
+
+
+# ------------------------------------------------------------------ Reparto de conexiones (gevent)
+#
+# Todos los workers esperan en el MISMO socket y el sistema despierta a todos cuando llega una
+# conexión: la acepta el que llega antes, a menudo el que acaba de aceptar otra. Con pocas
+# conexiones keep-alive (2, como un balanceador o wrk -c2) las dos acababan a veces en el mismo
+# worker: la mitad de peticiones/s y un núcleo parado, durante toda la vida de la conexión. Ni
+# `reuse_port` lo arregla (gunicorn comparte un único socket entre workers) ni menos
+# `worker_connections` (limitaría las conexiones lentas que gevent sí aguanta). Aquí cada worker
+# publica en memoria compartida cuántas conexiones tiene abiertas; uno con más que algún otro espera
+# HEAD_START (2 ms) antes de aceptar: si el otro está libre, se la lleva; si no, la acepta igual.
+
+def pre_fork(server, worker):
+    """En el maestro, antes de crear un worker: le da un puesto libre en la tabla compartida."""
+    if not FAIR_ACCEPT:
+        return
+    if not hasattr(server, "open_connections"):  # una vez por maestro (sobrevive a SIGHUP)
+        from multiprocessing.sharedctypes import RawArray
+
+        server.open_connections = RawArray("i", [-1] * SLOTS)  # -1: puesto libre
+    free = [slot for slot, count in enumerate(server.open_connections) if count < 0]
+    worker.slot = free[0] if free else None
+    if worker.slot is not None:
+        server.open_connections[worker.slot] = 0
+    worker.open_connections = server.open_connections
+
+
+def post_worker_init(worker):
+    """En el worker, antes de escuchar: su servidor gevent acepta con el reparto de arriba."""
+    if FAIR_ACCEPT and getattr(worker, "slot", None) is not None:
+        from gunicorn.workers import ggevent
+
+        ggevent.StreamServer = fair_server(ggevent.StreamServer, worker.open_connections, worker.slot)
+
+
+def fair_server(base, table, slot):
+    """Un StreamServer de gevent que cuenta sus conexiones en `table[slot]` y cede las nuevas a un
+    worker con menos (ver arriba)."""
+
+    class FairStreamServer(base):
+        waited = False
+
+        def _do_read(self):
+            others = [count for index, count in enumerate(table) if index != slot and count >= 0]
+            if not self.waited and others and table[slot] > min(others):
+                self.stop_accepting()
+                self._timer = self.loop.timer(HEAD_START)
+                self._timer.start(self._after_head_start)
+                return
+            self.waited = False
+            super()._do_read()
+
+        def _after_head_start(self):
+            self.waited = True
+            self._start_accepting_if_started()
+
+        def do_handle(self, *args):
+            table[slot] += 1
+            super().do_handle(*args)
+
+        def do_close(self, *args):
+            table[slot] -= 1
+            super().do_close(*args)
+
+    return FairStreamServer
+
+
+def on_exit(server):
+    if _METRICS_OWNED:
+        shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)

@@ -1,8 +1,13 @@
 """diabetes_api.info: salud, ficha, métricas (contadores de cada app, exactos), índice y la app web en /app/."""
 
+import hashlib
+import json
+
+from prometheus_client.parser import text_string_to_metric_families
+
 from diabetes_api import create_app
-from diabetes_api.model import example_patient
 from support import HEALTH_PATH
+from workshop.patients import example_patient
 
 
 def test_health_reports_the_served_version_and_runtime(client, card):
@@ -11,31 +16,60 @@ def test_health_reports_the_served_version_and_runtime(client, card):
     assert response.get_json() == {"status": "ok", "model_version": card["version"], "runtime": "onnx"}
 
 
-def test_model_endpoint_returns_the_card_and_cache_stats(client, card):
+def test_the_public_model_view_has_what_a_client_needs_and_nothing_internal(client, card):
     body = client.get("/v1/model").get_json()
-    assert {key: value for key, value in body.items() if key != "cache"} == card
-    assert set(body["cache"]) == {"hits", "misses", "size", "maxsize"}
+    assert set(body) == {"name", "version", "description", "features", "classes", "threshold", "metrics", "onnx"}
+    assert body["features"] == card["features"] and body["classes"] == card["classes"]
+    assert body["metrics"]["roc_auc"] == card["metrics"]["test"]["roc_auc"]
+    assert body["onnx"] == {"url": "/v1/model.onnx", "sha256": card["artifacts"]["onnx"]["sha256"],
+                            "size": len(client.get("/v1/model.onnx").get_data())}
+    text = json.dumps(body)
+    for internal in ("onnxruntime", "scikit", "sha256\": \"" + card["artifacts"]["joblib"]["sha256"], "cache",
+                     card.get("code_sha256", "-"), "diabetes.csv"):
+        assert internal not in text
 
 
-def test_metrics_are_exact_and_belong_to_each_app(served_model_dir, card):
-    """Dos apps en el mismo proceso (como dos workers): cada una cuenta solo lo suyo, y la cuenta es exacta."""
-    first = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 16}).test_client()
-    second = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 8}).test_client()
+def test_the_full_card_and_the_onnx_graph(client, card):
+    assert client.get("/v1/model/card").get_json() == card
+    graph = client.get("/v1/model.onnx")
+    assert graph.status_code == 200 and graph.mimetype == "application/octet-stream"
+    assert hashlib.sha256(graph.get_data()).hexdigest() == card["artifacts"]["onnx"]["sha256"]
+    assert graph.headers["ETag"] == f'"{card["artifacts"]["onnx"]["sha256"]}"'
+    again = client.get("/v1/model.onnx", headers={"If-None-Match": graph.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+
+
+def metric(client, name, **labels):
+    """El valor de una serie de /metrics (formato de Prometheus), o 0 si aún no existe."""
+    for family in text_string_to_metric_families(client.get("/metrics").get_data(as_text=True)):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_count_requests_cache_and_predictions_exactly(served_model_dir, card):
+    client = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 16}).test_client()
+    label = {c["value"]: c["label"] for c in card["classes"]}
+    series = {"ok": ("diabetes_api_requests_total", {"route": "/v1/predict", "status": "200"}),
+              "bad": ("diabetes_api_requests_total", {"route": "/v1/predict", "status": "422"}),
+              "missing": ("diabetes_api_requests_total", {"route": "desconocida", "status": "404"}),
+              "hit": ("diabetes_api_cache_total", {"result": "hit"}),
+              "miss": ("diabetes_api_cache_total", {"result": "miss"})}
+    before = {key: metric(client, name, **labels) for key, (name, labels) in series.items()}
     patient = example_patient(card)
-    for _ in range(3):
-        first.post("/v1/predict", json=patient)
-    first.post("/v1/predict", json={})
-    first.get("/no/existe")
-    second.get(HEALTH_PATH)
-
-    one, two = first.get("/metrics").get_json(), second.get("/metrics").get_json()
-    assert one == {"model_version": card["version"], "cache": {"hits": 2, "misses": 1, "size": 1, "maxsize": 16},
-                   "requests": {"total": 5, "by_status": {"200": 3, "404": 1, "422": 1}}}
-    assert two == {"model_version": card["version"], "cache": {"hits": 0, "misses": 0, "size": 0, "maxsize": 8},
-                   "requests": {"total": 1, "by_status": {"200": 1}}}
-    # Cada /metrics cuenta como una petición más (después de responder).
-    assert first.get("/metrics").get_json()["requests"] == {"total": 6, "by_status": {"200": 4, "404": 1, "422": 1}}
-    assert list(one["requests"]["by_status"]) == ["200", "404", "422"]
+    answer = client.post("/v1/predict", json=patient).get_json()
+    predictions = ("diabetes_api_predictions_total", {"label": label[answer["prediction"]],
+                                                      "model_version": card["version"]})
+    counted = metric(client, predictions[0], **predictions[1])
+    for _ in range(2):
+        client.post("/v1/predict", json=patient)
+    client.post("/v1/predict", json={})
+    client.get("/no/existe")
+    after = {key: metric(client, name, **labels) for key, (name, labels) in series.items()}
+    assert {key: after[key] - before[key] for key in series} == {"ok": 3, "bad": 1, "missing": 1, "hit": 2, "miss": 1}
+    assert metric(client, predictions[0], **predictions[1]) == counted + 2
+    assert metric(client, "diabetes_api_request_seconds_count", route="/v1/predict") >= 4
 
 
 def test_index_links_every_api_route(client):

@@ -4,8 +4,8 @@ import logging
 import re
 
 from diabetes_api import create_app
-from diabetes_api.model import example_patient
 from support import HEALTH_PATH
+from workshop.patients import example_patient
 
 LINE = re.compile(r"request_id=(\S+) method=(\S+) path=(\S+) status=(\d+) latency_ms=([\d.]+) "
                   r"cache=(\S+) model_version=(\S+)")
@@ -44,21 +44,3 @@ def test_unsafe_request_id_is_replaced(client):
 def test_every_response_names_the_model_version(client, card):
     for response in (client.get(HEALTH_PATH), client.get("/no/existe"), client.post("/v1/predict", json={})):
         assert response.headers["X-Model-Version"] == card["version"]
-
-
-def test_cors_allows_the_configured_origins(served_model_dir):
-    client = create_app({"MODEL_DIR": served_model_dir, "CORS_ORIGINS": ["https://ejemplo.org"]}).test_client()
-    allowed = client.get(HEALTH_PATH, headers={"Origin": "https://ejemplo.org"})
-    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ejemplo.org"
-    assert "X-Cache" in allowed.headers["Access-Control-Expose-Headers"]
-    other = client.get(HEALTH_PATH, headers={"Origin": "https://otro.org"})
-    assert "Access-Control-Allow-Origin" not in other.headers
-
-
-def test_cors_preflight_for_predict(client):
-    response = client.options("/v1/predict", headers={
-        "Origin": "https://app.ejemplo", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "Content-Type"})
-    assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://app.ejemplo")
-    assert "POST" in response.headers["Access-Control-Allow-Methods"]

@@ -4,8 +4,9 @@ cada variable de la ficha, lote = individuales, y la caché (X-Cache), cuya clav
 import pytest
 
 from diabetes_api import create_app
-from diabetes_api.model import example_patient, load_model
+from diabetes_api.model import load_model
 from diabetes_api.predict import check_value
+from workshop.patients import example_patient
 
 
 def step(feature):
@@ -42,7 +43,7 @@ def test_one_patient_answers_with_the_contract(client, card):
 
 
 def test_answers_equal_the_model_called_directly(client, served_model_dir, card):
-    model = load_model(served_model_dir)
+    model = load_model(model_dir=served_model_dir)
     for share in (0.0, 0.1, 0.5, 0.9, 1.0):
         patient = example_patient(card, share)
         body = client.post("/v1/predict", json=patient).get_json()
@@ -138,7 +139,7 @@ def test_a_repeated_patient_is_a_hit_with_the_same_body(client, card):
 def test_one_small_step_in_one_feature_is_a_miss_with_the_models_answer(served_model_dir, card):
     """La clave es la fila completa y exacta: un paso de 1 (entera) o 0,01 (número) en UNA variable es otro paciente."""
     client = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 64}).test_client()
-    model = load_model(served_model_dir)
+    model = load_model(model_dir=served_model_dir)
     base = example_patient(card)
     assert client.post("/v1/predict", json=base).headers["X-Cache"] == "MISS"
     wrong = []
@@ -160,29 +161,36 @@ def test_the_key_is_the_validated_values_not_the_json_text(client, card):
     assert client.post("/v1/predict", json=same_values).headers["X-Cache"] == "HIT"
 
 
+def cache_stats(app):
+    """Los contadores de la caché de esta app (en /metrics están los de todo el servicio)."""
+    return app.extensions["diabetes_api"].model.cache.stats()
+
+
 def test_cache_size_zero_never_hits(served_model_dir, card):
-    client = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 0}).test_client()
+    app = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 0})
+    client = app.test_client()
     answers = [client.post("/v1/predict", json=example_patient(card)) for _ in range(3)]
     assert [a.headers["X-Cache"] for a in answers] == ["MISS"] * 3
     assert len({a.get_data() for a in answers}) == 1
-    assert client.get("/metrics").get_json()["cache"] == {"hits": 0, "misses": 3, "size": 0, "maxsize": 0}
+    assert cache_stats(app) == {"hits": 0, "misses": 3, "size": 0, "maxsize": 0}
 
 
 def test_the_least_recently_used_patient_is_evicted(served_model_dir, card):
-    client = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 2}).test_client()
+    app = create_app({"MODEL_DIR": served_model_dir, "CACHE_SIZE": 2})
+    client = app.test_client()
     first, second, third = (example_patient(card, share) for share in (0.2, 0.4, 0.6))
     for patient in (first, second, third):
         client.post("/v1/predict", json=patient)
     assert client.post("/v1/predict", json=third).headers["X-Cache"] == "HIT"
     assert client.post("/v1/predict", json=first).headers["X-Cache"] == "MISS"
-    assert client.get("/metrics").get_json()["cache"]["size"] == 2
+    assert cache_stats(app)["size"] == 2
 
 
-def test_a_batch_uses_and_fills_the_cache(client, card):
+def test_a_batch_uses_and_fills_the_cache(app, client, card):
     group = [example_patient(card, share) for share in (0.2, 0.4, 0.6)]
     client.post("/v1/predict", json=group[0])
     batch = client.post("/v1/predict", json={"instances": group}).get_json()["predictions"]
-    stats = client.get("/metrics").get_json()["cache"]
+    stats = cache_stats(app)
     assert (stats["hits"], stats["misses"], stats["size"]) == (1, 3, 3)
     single = client.post("/v1/predict", json=group[2])
     assert single.headers["X-Cache"] == "HIT"
@@ -190,7 +198,7 @@ def test_a_batch_uses_and_fills_the_cache(client, card):
 
 
 @pytest.mark.parametrize("body", [{"Glucose": "alta"}, {"instances": [{"Glucose": 1}]}])
-def test_invalid_requests_do_not_touch_the_cache(client, body):
+def test_invalid_requests_do_not_touch_the_cache(app, client, body):
     client.post("/v1/predict", json=body)
-    stats = client.get("/metrics").get_json()["cache"]
+    stats = cache_stats(app)
     assert (stats["hits"], stats["misses"], stats["size"]) == (0, 0, 0)

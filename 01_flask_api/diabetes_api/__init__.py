@@ -24,14 +24,11 @@ def create_app(config=None, verified=None):
     """
     # Importaciones aquí: `python -m diabetes_api.healthcheck` (cada 2 s en Docker) importa el
     # paquete y no necesita Flask, numpy ni onnxruntime.
-    import threading
-    from collections import Counter
     from types import SimpleNamespace
 
     from flask import Flask
-    from flask_cors import CORS
 
-    from . import errors, info, observability, openapi, predict
+    from . import errors, info, limits, metrics, observability, openapi, predict, security
     from .model import load_model
     from .settings import load_settings
 
@@ -43,13 +40,18 @@ def create_app(config=None, verified=None):
 
     model = load_model(verified, app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"], app.config["CACHE_SIZE"])
     app.extensions["diabetes_api"] = SimpleNamespace(
-        model=model, validator=predict.FeatureValidator(model.card["features"]),
-        counts=Counter(), counts_lock=threading.Lock(), openapi=None)
+        model=model, validator=predict.FeatureValidator(model.card["features"]), openapi=None)
 
-    CORS(app, origins=app.config["CORS_ORIGINS"], expose_headers=["X-Request-ID", "X-Cache", "X-Model-Version"])
+    # Por orden: el id y el log de cada petición, las métricas, la clave y las cabeceras de seguridad, los límites.
     observability.init_app(app)
+    metrics.init_app(app)
+    security.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
     info.init_app(app)
-    app.register_blueprint(predict.bp)
-    app.register_blueprint(openapi.bp)
+    # Todas las rutas, igual: blueprints con decoradores (la de salud la añade el de info al registrarse).
+    for blueprint in (info.bp, predict.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    if info.has_web_app(app.config):
+        app.register_blueprint(info.web)
     return app

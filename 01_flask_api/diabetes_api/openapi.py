@@ -15,9 +15,13 @@ ERRORS = {
     "404": "Ruta inexistente (not_found).",
     "405": "Método no permitido en esta ruta (method_not_allowed).",
     "413": "Cuerpo o lote demasiado grande (payload_too_large).",
+    "401": "Falta la clave de la API o no es válida (unauthorized); solo si el servidor tiene API_KEY.",
+    "408": "El cuerpo no llegó completo a tiempo (request_timeout, BODY_TIMEOUT).",
     "422": "Algún campo falta, sobra, tiene otro tipo o está fuera de rango (validation_error); "
-           "«details» nombra todos los campos a la vez.",
+           "«details» nombra los 20 primeros y «total_details» cuántos hay si son más.",
+    "429": "Demasiadas peticiones (too_many_requests, RATE_LIMIT); Retry-After dice cuándo volver.",
     "500": "Error interno inesperado (internal_error), sin traza; el log guarda el X-Request-ID.",
+    "503": "La API está ocupada (overloaded): responde al momento en vez de encolar; Retry-After.",
 }
 HEADERS = {
     "X-Request-ID": "Identificador de la petición (se reutiliza el que envía el cliente).",
@@ -47,8 +51,6 @@ def schemas(card, max_batch):
     result = {"prediction": {"type": "integer", "enum": [c["value"] for c in card["classes"]]},
               "label": {"type": "string", "enum": [c["label"] for c in card["classes"]]},
               "probability": probability}
-    stats = {"hits": {"type": "integer"}, "misses": {"type": "integer"},
-             "size": {"type": "integer"}, "maxsize": {"type": "integer"}}
     detail = {"type": "object", "required": ["field", "message"],
               "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}
     return {
@@ -63,20 +65,22 @@ def schemas(card, max_batch):
         "BatchPrediction": {"type": "object", "required": ["predictions", "model_version"],
                             "properties": {"predictions": {"type": "array", "items": ref("Result")},
                                            "model_version": {"type": "string"}}},
-        "CacheStats": {"type": "object", "required": list(stats), "properties": stats},
         "Health": {"type": "object", "required": ["status", "model_version"],
                    "properties": {"status": {"type": "string", "const": "ok"}, "model_version": {"type": "string"},
                                   "runtime": {"type": "string", "enum": ["onnx", "sklearn"]}}},
-        "ModelCard": {"type": "object", "description": "La ficha (model.json) más las estadísticas de caché.",
-                      "required": ["version", "features", "classes", "metrics", "cache"],
+        "PublicModel": {"type": "object", "description": "Lo que un cliente necesita: variables, clases, umbral, "
+                        "métricas principales y el sha256 y tamaño del ONNX para comprobar el que descarga.",
+                        "required": ["name", "version", "features", "classes", "threshold", "metrics"],
+                        "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                                       "features": {"type": "array"}, "classes": {"type": "array"},
+                                       "threshold": {"type": "number"}, "metrics": {"type": "object"},
+                                       "onnx": {"type": "object", "properties": {
+                                           "url": {"type": "string"}, "sha256": {"type": "string"},
+                                           "size": {"type": "integer"}}}}},
+        "ModelCard": {"type": "object", "description": "La ficha completa (model.json) que escribió el entrenamiento.",
+                      "required": ["version", "features", "classes", "metrics"],
                       "properties": {"version": {"type": "string"}, "features": {"type": "array"},
-                                     "classes": {"type": "array"}, "metrics": {"type": "object"},
-                                     "cache": ref("CacheStats")}},
-        "Metrics": {"type": "object", "required": ["model_version", "cache", "requests"],
-                    "properties": {"model_version": {"type": "string"}, "cache": ref("CacheStats"),
-                                   "requests": {"type": "object", "properties": {
-                                       "total": {"type": "integer"},
-                                       "by_status": {"type": "object", "additionalProperties": {"type": "integer"}}}}}},
+                                     "classes": {"type": "array"}, "metrics": {"type": "object"}}},
         "Index": {"type": "object", "properties": {"name": {"type": "string"}, "model_version": {"type": "string"},
                                                    "links": {"type": "object"}}},
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -97,8 +101,12 @@ def errors(*codes):
     return {code: {"$ref": f"#/components/responses/E{code}"} for code in ("404", "405", "500", *codes)}
 
 
-def get(summary, response, *codes):
-    return {"get": {"summary": summary, "responses": {"200": response, **errors(*codes)}}}
+def get(summary, response, *codes, protected=False):
+    operation = {"summary": summary, "responses": {"200": response, **errors(*codes)}}
+    if protected:  # con API_KEY en el servidor; sin ella, abierta
+        operation["security"] = [{"bearer": []}, {}]
+        operation["responses"].update(errors("401", "429", "503"))
+    return {"get": operation}
 
 
 def build_spec(card, config, web=False):
@@ -107,9 +115,14 @@ def build_spec(card, config, web=False):
         "/": get("Índice de la API con enlaces", ok(ref("Index"), "Nombre, versión y enlaces.")),
         config["HEALTH_PATH"]: get("Comprobación de salud (Docker, Lightsail)",
                                    ok(ref("Health"), "El modelo está cargado.")),
-        "/v1/model": get("Ficha del modelo: variables, métricas, versión y caché",
-                         ok(ref("ModelCard"), "La ficha del modelo.")),
-        "/metrics": get("Contadores de este proceso", ok(ref("Metrics"), "Caché y peticiones.")),
+        "/v1/model": get("Vista pública del modelo: variables, clases, umbral, métricas, sha256 del ONNX",
+                         ok(ref("PublicModel"), "La vista pública del modelo.")),
+        "/v1/model/card": get("Ficha completa del modelo", ok(ref("ModelCard"), "La ficha."), protected=True),
+        "/v1/model.onnx": get("El grafo ONNX publicado (ETag = sha256)",
+                              ok({"type": "string", "format": "binary"}, "Los bytes del modelo.",
+                                 media="application/octet-stream"), protected=True),
+        "/metrics": get("Métricas de todos los workers, formato de Prometheus",
+                        ok({"type": "string"}, "Texto de Prometheus.", media="text/plain"), protected=True),
         "/openapi.json": get("Este documento", ok({"type": "object"}, "Documento OpenAPI.")),
         "/v1/predict": {"post": {
             "summary": "Riesgo de diabetes de un paciente o de un lote",
@@ -118,7 +131,8 @@ def build_spec(card, config, web=False):
             "responses": {"200": ok({"oneOf": [ref("Prediction"), ref("BatchPrediction")]},
                                     "Predicción (un paciente) o predicciones (lote, en el mismo orden).",
                                     headers=("X-Request-ID", "X-Model-Version", "X-Cache")),
-                          **errors("400", "413", "422")}}},
+                          **errors("400", "401", "408", "413", "422", "429", "503")},
+            "security": [{"bearer": []}, {}]}},
     }
     if web:
         html = ok({"type": "string"}, "La app web.", media="text/html")
@@ -137,6 +151,8 @@ def build_spec(card, config, web=False):
             "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                           for code, text in ERRORS.items()},
             "headers": {name: {"description": text, "schema": {"type": "string"}} for name, text in HEADERS.items()},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "La clave de la API (API_KEY), si el servidor tiene una."}},
         },
     }
 

@@ -32,7 +32,6 @@ def _log_level():
 
 def load_settings():
     """Lee los ajustes del entorno. Las claves son las de `app.config` (mayúsculas, como en Flask)."""
-    origins = os.environ.get("CORS_ORIGINS", "*")
     web_dir = os.environ.get("WEB_DIR")
     return {
         "MODEL_DIR": shared_path("MODEL_DIR"),
@@ -43,7 +42,6 @@ def load_settings():
         "MAX_BATCH": env_number("MAX_BATCH", 1000, minimum=1),
         # Flask rechaza con 413 cualquier cuerpo mayor que MAX_CONTENT_LENGTH.
         "MAX_CONTENT_LENGTH": env_number("MAX_BODY_BYTES", 1024 * 1024, minimum=1),
-        "CORS_ORIGINS": [origin.strip() for origin in origins.split(",") if origin.strip()],
         "LOG_LEVEL": _log_level(),
         # Una línea de log por petición (ACCESS_LOG=0 la apaga: p. ej. en una prueba de carga).
         "ACCESS_LOG": os.environ.get("ACCESS_LOG", "1").strip().lower() not in {"0", "false", "no", "off"},

@@ -1,0 +1,74 @@
+"""Métricas en el formato de Prometheus (`GET /metrics`), con prometheus_client.
+
+Con gunicorn hay varios procesos worker: si cada uno contestara con sus propios contadores, dos
+lecturas seguidas podrían ver dos workers distintos. En modo multiproceso (la documentación de
+prometheus_client para gunicorn) cada worker escribe sus valores en archivos de la carpeta
+PROMETHEUS_MULTIPROC_DIR, que prepara el maestro (02_docker/gunicorn.conf.py), y `/metrics` los
+suma todos: una lectura cubre el servicio entero. Sin esa variable (flask run, pruebas), los del
+propio proceso.
+
+    diabetes_api_requests_total{route, status}        peticiones por ruta y código
+    diabetes_api_request_seconds{route}               histograma de la duración
+    diabetes_api_cache_total{result}                  aciertos (hit) y fallos (miss) de la caché
+    diabetes_api_predictions_total{label, model_version}   predicciones por clase y versión
+    diabetes_api_rejected_total{status}               rechazadas: 401, 408, 429, 503
+"""
+
+import os
+import time
+
+from flask import Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+REQUESTS = Counter("diabetes_api_requests", "Peticiones atendidas, por ruta y código HTTP", ["route", "status"])
+LATENCY = Histogram("diabetes_api_request_seconds", "Duración de las peticiones en la API, por ruta", ["route"],
+                    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+CACHE = Counter("diabetes_api_cache", "Predicciones servidas desde la caché (hit) o calculadas (miss)", ["result"])
+PREDICTIONS = Counter("diabetes_api_predictions", "Predicciones por clase y versión del modelo",
+                      ["label", "model_version"])
+REJECTED = Counter("diabetes_api_rejected", "Peticiones rechazadas por la clave, los límites o el plazo",
+                   ["status"])
+REJECTED_STATUSES = {401, 408, 429, 503}
+
+
+def record_predictions(results, hits, version):
+    """Lo llama la ruta de predicción: cada resultado por clase, y si salió de la caché."""
+    hit_count = sum(hits)
+    if hit_count:
+        CACHE.labels("hit").inc(hit_count)
+    if len(hits) - hit_count:
+        CACHE.labels("miss").inc(len(hits) - hit_count)
+    for result in results:
+        PREDICTIONS.labels(result["label"], version).inc()
+
+
+def _start():
+    g.metrics_started = time.perf_counter()
+
+
+def _finish(response):
+    # La plantilla de la ruta (/v1/predict), nunca la ruta pedida: un cliente no puede crear etiquetas.
+    route = request.url_rule.rule if request.url_rule is not None else "desconocida"
+    REQUESTS.labels(route, str(response.status_code)).inc()
+    started = g.pop("metrics_started", None)
+    if started is not None:
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+    if response.status_code in REJECTED_STATUSES:
+        REJECTED.labels(str(response.status_code)).inc()
+    return response
+
+
+def metrics():
+    """GET /metrics: el texto que lee Prometheus (de todos los workers, con gunicorn)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY as registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app):
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])

@@ -1,0 +1,127 @@
+"""La API en una URL pública (security.py): la clave, CORS, las cabeceras de seguridad y los proxies de
+confianza, con el cliente HTTP de Flask. Los límites bajo gunicorn real están en test_02_limits.py."""
+
+import logging
+
+import pytest
+
+from diabetes_api import create_app
+from support import HEALTH_PATH
+from workshop.patients import example_patient
+
+KEYS = ["clave-nueva-123", "clave-vieja-456"]
+PROTECTED = [("post", "/v1/predict"), ("get", "/v1/model/card"), ("get", "/v1/model.onnx"), ("get", "/metrics")]
+OPEN = [HEALTH_PATH, "/v1/model", "/openapi.json", "/"]
+
+
+@pytest.fixture()
+def keyed(served_model_dir):
+    return create_app({"MODEL_DIR": served_model_dir, "API_KEYS": KEYS})
+
+
+def call(client, method, path, card, **headers):
+    if method == "post":
+        return client.post(path, json=example_patient(card), headers=headers)
+    return client.get(path, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_without_the_key_protected_routes_answer_401_in_spanish(keyed, card, method, path):
+    client = keyed.test_client()
+    for headers in ({}, {"Authorization": "Bearer otra"}, {"Authorization": f"Basic {KEYS[0]}"}):
+        response = call(client, method, path, card, **headers)
+        assert response.status_code == 401, (path, headers)
+        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert "Authorization: Bearer" in response.get_json()["error"]["message"]
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+def test_every_configured_key_opens_them_so_keys_can_rotate(keyed, card, method, path):
+    client = keyed.test_client()
+    for key in KEYS:
+        assert call(client, method, path, card, Authorization=f"Bearer {key}").status_code == 200
+
+
+def test_open_routes_need_no_key(keyed):
+    client = keyed.test_client()
+    for path in OPEN:
+        assert client.get(path).status_code == 200, path
+
+
+def test_without_api_key_everything_is_open_locally(client, card):
+    for method, path in PROTECTED:
+        assert call(client, method, path, card).status_code == 200, path
+
+
+def test_the_key_never_reaches_the_log(keyed, card, caplog):
+    client = keyed.test_client()
+    with caplog.at_level(logging.DEBUG):
+        call(client, "post", "/v1/predict", card, Authorization=f"Bearer {KEYS[0]}")
+        call(client, "post", "/v1/predict", card, Authorization="Bearer una-clave-equivocada")
+    assert caplog.records, "la API escribe una línea por petición"
+    assert KEYS[0] not in caplog.text and "una-clave-equivocada" not in caplog.text
+
+
+def test_security_headers_on_every_answer(client):
+    for response in (client.get(HEALTH_PATH), client.get("/no/existe"), client.post("/v1/predict", json={})):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "Strict-Transport-Security" not in response.headers  # http: sin HSTS
+
+
+def test_the_app_gets_a_content_security_policy(served_model_dir, tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>app</title>", encoding="utf-8")
+    client = create_app({"MODEL_DIR": served_model_dir, "WEB_DIR": tmp_path}).test_client()
+    policy = client.get("/app/").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "'wasm-unsafe-eval'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_hsts_only_over_https_or_from_a_trusted_proxy(served_model_dir):
+    direct = create_app({"MODEL_DIR": served_model_dir}).test_client()
+    assert "Strict-Transport-Security" in direct.get(HEALTH_PATH, base_url="https://api.ejemplo").headers
+    spoofed = direct.get(HEALTH_PATH, headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in spoofed.headers  # sin proxies de confianza no se cree
+    proxied = create_app({"MODEL_DIR": served_model_dir, "PROXY_HOPS": 1}).test_client()
+    assert "Strict-Transport-Security" in proxied.get(HEALTH_PATH, headers={"X-Forwarded-Proto": "https"}).headers
+
+
+@pytest.mark.parametrize("origin", ["null", "http://localhost:5173", "http://127.0.0.1:8000"])
+def test_cors_locally_allows_the_app_as_a_file_and_localhost(client, origin):
+    response = client.get(HEALTH_PATH, headers={"Origin": origin})
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert "X-Cache" not in response.headers.get("Access-Control-Expose-Headers", "")  # no se expone a otros
+
+
+def test_cors_locally_refuses_other_origins(client):
+    assert "Access-Control-Allow-Origin" not in client.get(HEALTH_PATH, headers={"Origin": "https://otro.org"}).headers
+
+
+def test_cors_origins_names_the_only_ones_allowed(served_model_dir):
+    client = create_app({"MODEL_DIR": served_model_dir, "CORS_ORIGINS": ["https://ejemplo.org"]}).test_client()
+    assert client.get(HEALTH_PATH, headers={"Origin": "https://ejemplo.org"}).headers[
+        "Access-Control-Allow-Origin"] == "https://ejemplo.org"
+    assert "Access-Control-Allow-Origin" not in client.get(HEALTH_PATH, headers={"Origin": "null"}).headers
+
+
+def test_cors_preflight_allows_the_authorization_header(client):
+    response = client.options("/v1/predict", headers={
+        "Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type, Authorization"})
+    assert response.status_code == 200
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_an_empty_cors_origins_means_same_origin_only(served_model_dir):
+    client = create_app({"MODEL_DIR": served_model_dir, "CORS_ORIGINS": []}).test_client()
+    assert "Access-Control-Allow-Origin" not in client.get(HEALTH_PATH, headers={"Origin": "null"}).headers
+
+
+def test_validation_errors_are_capped_at_20_with_a_count(client):
+    response = client.post("/v1/predict", json={"instances": [{}] * 1000})
+    error = response.get_json()["error"]
+    assert response.status_code == 422
+    assert len(error["details"]) == 20 and error["total_details"] > 20
+    assert len(response.get_data()) < 10_000
