@@ -87,7 +87,7 @@ def test_list_shows_dates_roc_auc_the_live_version_and_the_previous_one(root):
     lines = result.stdout.splitlines()
     rows = [next(line for line in lines if line.strip().startswith(name)) for name in NAMES]
     assert [lines.index(row) for row in rows] == sorted(lines.index(row) for row in rows), "de antigua a reciente"
-    assert "01/01/2026" in rows[0] and "anterior" in rows[0]
+    assert "2026-01-01" in rows[0] and "anterior" in rows[0]
     assert "viva" in rows[1] and "viva" not in rows[2] and "anterior" not in rows[2]
     assert "0,8" in rows[1] and "0.8" not in rows[1], "ROC AUC con coma decimal"
 

@@ -3,7 +3,7 @@
     number(1234.5, 1)     → «1.234,5»   (punto de miles, coma decimal)
     scientific(2.7e-07)   → «2,7e-07»
     duration(0.00083)     → «0,83 ms»;  duration(2.345) → «2,35 s»;  duration(65) → «1 min 05 s»
-    date("2026-11-25T12:12:00+00:00") → «25/11/2026 12:12 UTC»
+    date("2026-11-25T12:12:00+00:00") → «2026-11-25 12:12 UTC» (ISO 8601, como en todo el taller)
 """
 
 from datetime import datetime
@@ -37,9 +37,9 @@ def duration(seconds):
 
 
 def date(iso):
-    """Una fecha ISO 8601 (UTC) como «25/11/2026 12:12 UTC»; un texto que no lo es, tal cual."""
+    """Una fecha ISO 8601 (UTC) como «2026-11-25 12:12 UTC»; un texto que no lo es, tal cual."""
     try:
-        return datetime.fromisoformat(str(iso)).strftime("%d/%m/%Y %H:%M UTC")
+        return datetime.fromisoformat(str(iso)).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return str(iso)
 
