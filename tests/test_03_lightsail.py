@@ -7,8 +7,11 @@ y la CLI de Docker se simulan: la prueba de humo habla HTTP con la API real (gun
 reintentos de botocore se prueban contra un «Lightsail» falso, también en 127.0.0.1.
 """
 
+import copy
 import json
+import os
 import re
+import stat
 import subprocess
 import threading
 from datetime import UTC, datetime
@@ -18,10 +21,10 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
-from lightsail import aws, cli, config, releases
-from support import HEALTH_PATH, ROOT, SHARED, free_port, running_gunicorn
+from lightsail import aws, cli, config, keys, releases
+from support import HEALTH_PATH, ROOT, SHARED, free_port, have, need, running_gunicorn
 
 # ----------------------------------- ayudas: AWS simulado con Stubber, un Docker falso y escenarios
 
@@ -36,6 +39,7 @@ POWERS = [  # la forma de GetContainerServicePowers, con precios distintos de la
     for name, price, cpu, ram in [("nano", 7.5, 0.25, 0.5), ("micro", 10.5, 0.25, 1.0), ("small", 15.5, 0.5, 1.0),
                                   ("medium", 40.5, 1.0, 2.0), ("large", 80.5, 2.0, 4.0), ("xlarge", 160.5, 4.0, 8.0)]
 ]
+KEY = "clave-de-prueba-" + "k" * 27  # la que ya está en el fichero de la clave (cada prueba tiene el suyo)
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +47,12 @@ def isolated_environment(monkeypatch, tmp_path):
     """Credenciales falsas, sin ficheros de ~/.aws, sin metadatos de EC2 (nada de red) y sin LIGHTSAIL_*."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
                  "LIGHTSAIL_REGION", "LIGHTSAIL_SERVICE", "LIGHTSAIL_POWER", "LIGHTSAIL_SCALE", "IMAGE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+                 "LIGHTSAIL_RATE_LIMIT", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
         monkeypatch.delenv(name, raising=False)
+    # La clave de cada prueba en su carpeta temporal (nunca 03_lightsail/.api-key), ya creada con KEY.
+    monkeypatch.setenv(keys.KEY_FILE_ENV, str(tmp_path / "api-key"))
+    keys.save({"current": KEY, "previous": None})
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -62,11 +70,12 @@ class Recorder:
     Stubber no comprueba de sus parámetros: enumeraciones, máximos y patrones del modelo real de la API."""
 
     def __init__(self, client):
-        self.operations, self.problems = [], []
+        self.operations, self.problems, self.params = [], [], []
         client.meta.events.register("provide-client-params.lightsail.*", self.record)
 
     def record(self, model, params, **_):
         self.operations.append(model.name)
+        self.params.append((model.name, copy.deepcopy(params)))
         self.problems += beyond_stubber(model.input_shape, params, model.name)
 
 
@@ -115,12 +124,14 @@ class Aws:
         self.respond("get_container_service_powers", {"powers": POWERS}, {})
 
 
-def expected_request(image=IMAGE):
-    """La petición de despliegue que debe salir de deployment.json y workshop.env (escrita a mano)."""
+def expected_request(image=IMAGE, api_key=KEY, rate_limit="1200/minute"):
+    """La petición de despliegue que debe salir de deployment.json, workshop.env y el fichero de la clave
+    (escrita a mano); api_key=None: sin clave (--public)."""
     port = SHARED["PORT"]
+    environment = {"PORT": port, "LOG_LEVEL": "INFO", **({} if api_key is None else {"API_KEY": api_key}),
+                   "RATE_LIMIT": rate_limit, "PROXY_HOPS": "1", "CORS_ORIGINS": ""}
     return {
-        "containers": {"diabetes-api": {"image": image, "environment": {"PORT": port, "LOG_LEVEL": "INFO"},
-                                        "ports": {port: "HTTP"}}},
+        "containers": {"diabetes-api": {"image": image, "environment": environment, "ports": {port: "HTTP"}}},
         "publicEndpoint": {"containerName": "diabetes-api", "containerPort": int(port), "healthCheck": {
             "path": HEALTH_PATH, "intervalSeconds": 10, "timeoutSeconds": 5, "healthyThreshold": 2,
             "unhealthyThreshold": 3, "successCodes": "200"}},
@@ -133,20 +144,22 @@ def service(state="READY", power="nano", scale=1, url="https://example.invalid/"
             "createdAt": NOW, "location": {"regionName": REGION}, "resourceType": "ContainerService", **fields}
 
 
-def deployment(version, state, image=IMAGE, hour=12):
-    """Un ContainerServiceDeployment: lo que Lightsail guarda de cada despliegue (contenedores y punto público)."""
-    return {"version": version, "state": state, "createdAt": NOW.replace(hour=hour), **expected_request(image)}
+def deployment(version, state, image=IMAGE, hour=12, api_key=KEY):
+    """Un ContainerServiceDeployment: lo que Lightsail guarda de cada despliegue (contenedores y punto público,
+    con el entorno tal cual: también la clave)."""
+    return {"version": version, "state": state, "createdAt": NOW.replace(hour=hour),
+            **expected_request(image, api_key)}
 
 
 def queue_deployments(aws, *deployments):
     aws.respond("get_container_service_deployments", {"deployments": list(deployments)}, {"serviceName": SERVICE})
 
 
-def queue_rollback(aws, image, new_version, final_state="ACTIVE"):
+def queue_rollback(aws, image, new_version, final_state="ACTIVE", api_key=KEY):
     """Lo que sigue a elegir el despliegue: el nuevo, con sus contenedores y su punto público, y la espera."""
     aws.respond("create_container_service_deployment",
                 {"containerService": service("DEPLOYING", nextDeployment=deployment(new_version, "ACTIVATING", image))},
-                {"serviceName": SERVICE, **expected_request(image)})
+                {"serviceName": SERVICE, **expected_request(image, api_key)})
     queue_deployments(aws, deployment(new_version, "ACTIVATING", image))
     queue_deployments(aws, deployment(new_version, final_state, image))
     if final_state == "ACTIVE":
@@ -217,23 +230,27 @@ def queue_push(aws):
                 {"serviceName": SERVICE, "label": "diabetes-api", "digest": DIGEST})
 
 
-def queue_deploy(aws, final_state="ACTIVE", url="https://example.invalid/"):
-    aws.respond("get_container_images", {"containerImages": [
-        {"image": f":{SERVICE}.diabetes-api.0", "digest": "sha256:" + "cd" * 32, "createdAt": NOW.replace(hour=9)},
-        {"image": IMAGE, "digest": DIGEST, "createdAt": NOW}]}, {"serviceName": SERVICE})
+def queue_deploy(aws, final_state="ACTIVE", url="https://example.invalid/", api_key=KEY, images=True):
+    """api_key: la clave que debe llevar la petición (ANY: cualquiera; None: sin clave)."""
+    shown = api_key if isinstance(api_key, str) or api_key is None else "otra"  # la respuesta no admite ANY
+    if images:
+        aws.respond("get_container_images", {"containerImages": [
+            {"image": f":{SERVICE}.diabetes-api.0", "digest": "sha256:" + "cd" * 32, "createdAt": NOW.replace(hour=9)},
+            {"image": IMAGE, "digest": DIGEST, "createdAt": NOW}]}, {"serviceName": SERVICE})
     aws.respond("create_container_service_deployment",
-                {"containerService": service("DEPLOYING", nextDeployment=deployment(1, "ACTIVATING"))},
-                {"serviceName": SERVICE, **expected_request()})
-    aws.respond("get_container_service_deployments", {"deployments": [deployment(1, "ACTIVATING")]},
+                {"containerService": service("DEPLOYING", nextDeployment=deployment(1, "ACTIVATING", api_key=shown))},
+                {"serviceName": SERVICE, **expected_request(api_key=api_key)})
+    aws.respond("get_container_service_deployments", {"deployments": [deployment(1, "ACTIVATING", api_key=shown)]},
                 {"serviceName": SERVICE})
-    aws.respond("get_container_service_deployments", {"deployments": [deployment(1, final_state)]},
+    aws.respond("get_container_service_deployments", {"deployments": [deployment(1, final_state, api_key=shown)]},
                 {"serviceName": SERVICE})
     if final_state == "ACTIVE":
         aws.service("RUNNING", url=url)
     else:
         aws.respond("get_container_log", {"logEvents": [
             {"createdAt": NOW, "message": f"línea {n}"} for n in range(1, 41)] + [
-            {"createdAt": NOW, "message": "exec /usr/local/bin/gunicorn: exec format error"}]},
+            {"createdAt": NOW, "message": "exec /usr/local/bin/gunicorn: exec format error"},
+            {"createdAt": NOW, "message": f"API_KEY={shown}"}]},  # una app que escribiera la clave: sale ****
             {"serviceName": SERVICE, "containerName": "diabetes-api"})
 
 
@@ -321,7 +338,8 @@ def test_failed_deployment_prints_the_last_log_lines_and_exits_nonzero(aws, caps
     code, out, err = Run(aws, capsys)("deploy")
     assert code == 1
     assert "exec format error" in out
-    assert "línea 12\n" in out and "línea 11\n" not in out  # las últimas 30 líneas
+    assert "línea 13\n" in out and "línea 12\n" not in out  # las últimas 30 líneas
+    assert "API_KEY=****" in out and KEY not in out + err  # el registro del contenedor, con la clave oculta
     assert "terminó en FAILED" in err and "Traceback" not in err
     aws.stub.assert_no_pending_responses()
 
@@ -510,11 +528,18 @@ def test_rollback_to_the_active_deployment_changes_nothing(aws, capsys):
 # ---------------------------------------------------------------- plan, credenciales y política IAM
 
 POLICY = json.loads((ROOT / "03_lightsail" / "iam-policy.json").read_text(encoding="utf-8"))
+DELETE_POLICY = json.loads((ROOT / "03_lightsail" / "iam-policy-delete.json").read_text(encoding="utf-8"))
+# Lo que permite iam-policy-delete.json y deploy.py no llama: borrar imágenes viejas a mano (consola o AWS CLI).
+NOT_CALLED = {"DeleteContainerImage"}
+
+
+def actions(policy):
+    return {action.removeprefix("lightsail:") for statement in policy["Statement"] for action in statement["Action"]}
 
 
 def policy_operations():
-    (statement,) = POLICY["Statement"]
-    return {action.removeprefix("lightsail:") for action in statement["Action"]}
+    """Las operaciones que permiten las dos políticas, menos las que deploy.py no llama."""
+    return (actions(POLICY) | actions(DELETE_POLICY)) - NOT_CALLED
 
 
 def test_plan_uses_the_documented_example_medium_times_three(capsys, monkeypatch):
@@ -621,13 +646,35 @@ def test_stubber_lets_through_what_the_model_forbids_and_the_recorder_does_not()
                                       "CreateContainerService.power='tiny'", "CreateContainerService.scale=21"]
 
 
-def test_the_policy_is_least_privilege_and_limited_to_the_default_region():
-    (statement,) = POLICY["Statement"]
-    assert POLICY["Version"] == "2012-10-17"
-    assert statement["Effect"] == "Allow" and statement["Resource"] == "*"
-    assert all(action.startswith("lightsail:") and "*" not in action for action in statement["Action"])
-    assert len(statement["Action"]) == len(set(statement["Action"]))
-    assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": config.DEFAULTS["region"][1]}}
+# Según la «Service Authorization Reference» de AWS (Actions, resources, and condition keys for Amazon
+# Lightsail), estas acciones admiten el recurso ContainerService (arn:…:ContainerService/${Id}); las demás que
+# llama deploy.py no tienen tipo de recurso, y entonces «you must specify all resources ("*")».
+SCOPED = {"CreateContainerServiceDeployment", "RegisterContainerImage", "UpdateContainerService",
+          "DeleteContainerService", "DeleteContainerImage"}
+REGION = config.DEFAULTS["region"][1]
+CONTAINER_SERVICES = f"arn:aws:lightsail:{REGION}:*:ContainerService/*"
+
+
+@pytest.mark.parametrize("policy", [POLICY, DELETE_POLICY], ids=["iam-policy", "iam-policy-delete"])
+def test_the_policies_are_least_privilege_and_limited_to_the_default_region(policy):
+    assert policy["Version"] == "2012-10-17"
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and re.fullmatch(r"[A-Za-z0-9]+", statement["Sid"])
+        names = [action.removeprefix("lightsail:") for action in statement["Action"]]
+        assert all(action.startswith("lightsail:") and "*" not in action for action in statement["Action"])
+        assert len(names) == len(set(names)) and set(names) <= set(config.api_model().operation_names)
+        if statement["Resource"] == "*":  # solo acciones sin permisos por recurso, y solo en la región
+            assert not set(names) & SCOPED, names
+            assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}
+        else:  # acotadas a los servicios de contenedores de la región (el ARN lleva el id, no el nombre)
+            assert set(names) <= SCOPED and statement["Resource"] == CONTAINER_SERVICES
+
+
+def test_deleting_is_only_in_the_separate_policy():
+    assert not any(name.startswith("Delete") for name in actions(POLICY))
+    assert actions(DELETE_POLICY) == {"DeleteContainerService", "DeleteContainerImage"}
+    assert actions(POLICY) <= policy_operations()  # la principal: solo lo que llama deploy.py
+    assert actions(POLICY) & actions(DELETE_POLICY) == set()
 
 
 
@@ -888,3 +935,246 @@ def test_missing_docker_is_explained(aws, capsys, monkeypatch, tmp_path):
     code, _, err = Run(aws, capsys)("push")
     assert code == 7 and "No se encuentra la orden «docker»" in err and "Traceback" not in err
 
+
+
+# ------------------------------------------------------- la clave de la API: fichero, rotación, **** y smoke
+
+class FakeApi:
+    """La API en 127.0.0.1 con lo justo para la prueba de humo: salud y vista pública abiertas, /v1/predict
+    con `Authorization: Bearer <clave>` si `key` (401 si falta). Anota la cabecera Authorization de cada POST."""
+
+    CARD = {"name": "diabetes", "version": "v-prueba", "classes": [{"value": 0, "label": "sin diabetes"}],
+            "features": [{"name": "glucose", "type": "integer", "min": 40, "max": 200},
+                         {"name": "bmi", "type": "number", "min": 15.0, "max": 60.0}]}
+
+    def __init__(self, key):
+        self.key, self.authorizations = key, []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.reply(200, {"status": "ok"} if self.path == HEALTH_PATH else fake.CARD)
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                fake.authorizations.append(self.headers.get("Authorization"))
+                if fake.key and self.headers.get("Authorization") != f"Bearer {fake.key}":
+                    return self.reply(401, {"error": "unauthorized"})
+                self.reply(200, {"prediction": 1, "probability": 0.75, "label": "con diabetes",
+                                 "model_version": "v-prueba"})
+
+            def reply(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def sent_api_key(aws):
+    """El API_KEY de la última CreateContainerServiceDeployment enviada (None si no llevaba)."""
+    params = [p for name, p in aws.recorder.params if name == "CreateContainerServiceDeployment"][-1]
+    return params["containers"]["diabetes-api"]["environment"].get("API_KEY")
+
+
+def key_state():
+    return json.loads(keys.key_file().read_text(encoding="utf-8"))
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_first_deploy_creates_the_key_file_with_mode_0600_and_deploys_with_that_key(aws, capsys):
+    keys.key_file().unlink()
+    queue_deploy(aws, api_key=ANY, images=False)
+    code, out, err = Run(aws, capsys)("deploy", "--image-ref", IMAGE)
+    assert code == 0, err
+    state = key_state()
+    assert mode(keys.key_file()) == 0o600 and state["previous"] is None
+    assert len(state["current"]) >= 43 and sent_api_key(aws) == state["current"]  # secrets.token_urlsafe(32)
+    assert f"Clave de la API nueva, guardada en {keys.shown_path()} (permisos 0600" in out and "deploy.py key" in out
+    assert "API_KEY=****, RATE_LIMIT=1200/minute, PROXY_HOPS=1, CORS_ORIGINS=" in out
+    assert state["current"] not in out + err
+    aws.stub.assert_no_pending_responses()
+
+
+def test_the_key_never_appears_in_the_output_and_only_deploy_py_key_prints_it(aws, capsys):
+    run, outputs = Run(aws, capsys), []
+    outputs.append(run("plan", "--offline"))
+    queue_deploy(aws)
+    outputs.append(run("deploy"))
+    queue_deploy(aws, final_state="FAILED", images=False)  # el registro del contenedor escribe la clave
+    outputs.append(run("deploy", "--image-ref", IMAGE))
+    queue_deployments(aws, deployment(2, "ACTIVE", V2), deployment(1, "INACTIVE", V1))
+    outputs.append(run("deployments"))
+    queue_deployments(aws, deployment(2, "ACTIVE", V2), deployment(1, "INACTIVE", V1))
+    queue_rollback(aws, V1, new_version=3)
+    outputs.append(run("rollback"))
+    aws.respond("get_container_log", {"logEvents": [{"createdAt": NOW, "message": f"Bearer {KEY}"}]},
+                {"serviceName": SERVICE, "containerName": "diabetes-api"})
+    outputs.append(run("logs"))
+    with FakeApi(KEY) as api:
+        aws.service("RUNNING", url=api.url, currentDeployment=deployment(3, "ACTIVE"))
+        outputs.append(run("smoke"))
+    assert [code for code, _, _ in outputs] == [0, 0, 1, 0, 0, 0, 0], outputs
+    for _, out, err in outputs:
+        assert KEY not in out + err, out + err
+    assert all("API_KEY=****" in out for _, out, _ in [outputs[i] for i in (0, 1, 4)])
+    assert "Bearer ****" in outputs[5][1] and "Bearer ****" in outputs[6][1]
+    assert run("key") == (0, KEY + "\n", "")  # la única salida con la clave, y nada más
+    aws.stub.assert_no_pending_responses()
+
+
+def test_deploy_py_key_without_a_key_file_says_how_to_get_one(capsys):
+    keys.key_file().unlink()
+    code, out, err = Run(None, capsys)("key")
+    assert code == 4 and out == "" and "Aún no hay clave" in err and "deploy.py deploy" in err
+
+
+def test_rotate_key_deploys_new_and_old_and_the_next_deploy_only_the_new_one(aws, capsys):
+    run = Run(aws, capsys)
+    queue_deploy(aws, api_key=ANY, images=False)
+    code, out, err = run("rotate-key", "--image-ref", IMAGE)
+    assert code == 0, err
+    state = key_state()
+    new = state["current"]
+    assert new != KEY and state["previous"] == KEY and mode(keys.key_file()) == 0o600
+    assert sent_api_key(aws) == f"{new},{KEY}"  # la API acepta las dos mientras los clientes cambian
+    assert "acepta la nueva y la anterior" in out and new not in out + err and KEY not in out + err
+
+    queue_deploy(aws, api_key=new, images=False)  # el siguiente deploy: solo la nueva (parámetros exactos)
+    code, out, err = run("deploy", "--image-ref", IMAGE)
+    assert code == 0, err
+    assert "La clave anterior a `rotate-key` deja de valer" in out
+    assert key_state()["current"] == new and key_state()["previous"] is None
+    assert new not in out + err and KEY not in out + err
+    aws.stub.assert_no_pending_responses()
+
+
+def test_a_failed_rotation_leaves_the_old_key_in_the_file(aws, capsys):
+    queue_deploy(aws, api_key=ANY, final_state="FAILED", images=False)
+    code, out, err = Run(aws, capsys)("rotate-key", "--image-ref", IMAGE)
+    assert code == 1 and "La rotación no se aplicó" in err
+    assert key_state()["current"] == KEY and key_state()["previous"] is None  # sigue valiendo la de antes
+    assert KEY not in out + err
+
+
+def test_public_deploy_has_no_key_and_says_what_that_means(aws, capsys):
+    queue_deploy(aws, api_key=None, images=False)
+    code, out, err = Run(aws, capsys)("deploy", "--image-ref", IMAGE, "--public")
+    assert code == 0, err
+    assert sent_api_key(aws) is None
+    assert ("Despliegue público (--public): la API no pide clave, así que cualquiera que conozca la URL puede "
+            "usarla y solo la frena el límite de peticiones (RATE_LIMIT=1200/minute).") in out
+    assert key_state()["current"] == KEY  # el fichero no cambia
+    aws.stub.assert_no_pending_responses()
+
+
+def test_the_rate_limit_comes_from_the_option_or_the_environment(aws, capsys, monkeypatch):
+    aws.respond("create_container_service_deployment", {"containerService": service("DEPLOYING", nextDeployment=
+                deployment(1, "ACTIVATING"))}, {"serviceName": SERVICE, **expected_request(rate_limit="600/minute")})
+    queue_deployments(aws, deployment(1, "ACTIVE"))
+    aws.service("RUNNING")
+    code, _, err = Run(aws, capsys)("deploy", "--image-ref", IMAGE, "--rate-limit", "600/minute")
+    assert code == 0, err
+    monkeypatch.setenv("LIGHTSAIL_RATE_LIMIT", "mil por minuto")
+    code, _, err = Run(aws, capsys)("deploy", "--image-ref", IMAGE)
+    assert code == 2 and "El límite de peticiones «mil por minuto» no es válido" in err
+    aws.stub.assert_no_pending_responses()
+
+
+def test_plan_shows_the_key_as_asterisks_and_public_plan_without_it(aws, capsys):
+    code, out, err = Run(aws, capsys)("plan", "--offline")
+    assert code == 0, err
+    assert '"API_KEY": "****"' in out and "API_KEY=****" in out and KEY not in out + err
+    assert "Authorization: Bearer ****" in out
+    code, out, err = Run(aws, capsys)("plan", "--offline", "--public")
+    assert code == 0, err
+    assert '"API_KEY"' not in out
+    assert f"Entorno del contenedor: PORT={SHARED['PORT']}, LOG_LEVEL=INFO, RATE_LIMIT" in out
+    assert "cualquiera que conozca la URL puede usarla" in out
+    assert aws.recorder.operations == []
+
+
+def test_rollback_deploys_the_key_in_force_not_the_one_the_old_deployment_had(aws, capsys):
+    old = "clave-retirada-" + "r" * 28
+    queue_deployments(aws, deployment(2, "ACTIVE", V2), deployment(1, "INACTIVE", V1, api_key=old))
+    queue_rollback(aws, V1, new_version=3)  # expected_request(V1, KEY): la clave de hoy
+    code, out, err = Run(aws, capsys)("rollback")
+    assert code == 0, err
+    assert sent_api_key(aws) == KEY and old not in out + err and "API_KEY=****" in out
+    aws.stub.assert_no_pending_responses()
+
+
+def test_smoke_sends_the_bearer_key_and_checks_that_without_it_the_api_answers_401(aws, capsys):
+    with FakeApi(KEY) as api:
+        aws.service("RUNNING", url=api.url, currentDeployment=deployment(1, "ACTIVE"))
+        code, out, err = Run(aws, capsys)("smoke")
+    assert code == 0, err
+    assert api.authorizations == [None, f"Bearer {KEY}"]  # primero sin clave (401), después con ella
+    assert "sin clave → 401" in out and "Bearer ****" in out and "Prueba de humo superada." in out
+    assert KEY not in out + err
+
+
+def test_smoke_fails_if_the_deployment_has_a_key_but_the_api_does_not_ask_for_it(aws, capsys):
+    with FakeApi(None) as api:  # una API que no lee API_KEY: cualquiera predice sin clave
+        aws.service("RUNNING", url=api.url, currentDeployment=deployment(1, "ACTIVE"))
+        code, _, err = Run(aws, capsys)("smoke")
+    assert code == 1 and "sin clave respondió 200 en vez de 401" in err
+
+
+def test_smoke_of_a_public_deployment_or_a_local_url_sends_no_key(aws, capsys):
+    with FakeApi(None) as api:
+        aws.service("RUNNING", url=api.url, currentDeployment=deployment(1, "ACTIVE", api_key=None))
+        code, out, err = Run(aws, capsys)("smoke")
+        assert code == 0, err
+        code, out, err = Run(None, capsys)("smoke", "--url", api.url)  # sin despliegue: lo dice la API
+        assert code == 0, err
+    assert api.authorizations == [None, None] and "la API no pide clave" in out
+
+
+def test_smoke_with_a_url_uses_the_key_when_the_api_asks_for_it(capsys):
+    with FakeApi(KEY) as api:
+        code, out, err = Run(None, capsys)("smoke", "--url", api.url)
+    assert code == 0, err
+    assert api.authorizations == [None, f"Bearer {KEY}"] and KEY not in out + err
+
+
+def test_deployment_json_never_holds_a_literal_key(aws, capsys, tmp_path):
+    path = write_config(tmp_path, lambda c: c["containers"]["diabetes-api"]["environment"].update(API_KEY="secreta"))
+    assert_rejected_before_any_call(aws, Run(aws, capsys)("deploy", "--config", path),
+                                    "environment.API_KEY debe ser «${API_KEY}»", "--public")
+    path = write_config(tmp_path, lambda c: c["containers"]["diabetes-api"]["environment"].pop("API_KEY"))
+    assert_rejected_before_any_call(aws, Run(aws, capsys)("deploy", "--config", path), "API_KEY")
+
+
+def test_a_key_file_readable_by_others_is_tightened_with_a_warning(capsys):
+    keys.key_file().chmod(0o644)
+    code, out, err = Run(None, capsys)("key")
+    assert code == 0 and out == KEY + "\n"
+    assert mode(keys.key_file()) == 0o600 and "ahora tiene permisos 0600" in err and "rotate-key" in err
+
+
+def test_the_default_key_file_is_ignored_by_git():
+    need(have("git"), "falta git")
+    for name in (keys.KEY_FILE.name, keys.KEY_FILE.name + ".tmp"):  # también el temporal de save()
+        path = f"{keys.KEY_FILE.parent.name}/{name}"  # 03_lightsail/.api-key, relativo a la raíz
+        assert subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False).returncode == 0, path

@@ -5,9 +5,10 @@
 - cli.py: el punto de entrada (main): comprueba la configuración y ejecuta el subcomando.
 - options.py: las opciones de cada subcomando (argparse en español, de workshop.argparse_es).
 - service.py: el contexto, las esperas acotadas y create, scale y destroy.
-- releases.py: Docker, push, deploy, deployments y rollback.
+- releases.py: Docker, push, deploy, rotate-key, deployments y rollback.
+- keys.py: la clave de la API (fichero 0600 fuera de git, rotación y **** en la salida).
 - checks.py: status, url, logs y la prueba de humo (smoke).
-- plan.py: plan, cada llamada con sus parámetros y el coste, sin tocar AWS.
+- plan.py: plan, cada llamada con sus parámetros y el coste, sin tocar AWS (la clave, siempre ****).
 
 Aquí: los códigos de salida y el error que ve el usuario (un mensaje en español, nunca una traza).
 """

@@ -1,7 +1,8 @@
 """Todo lo que habla con la API de Lightsail: el cliente de boto3, una función por operación y sus errores.
 
 La clase Lightsail tiene un método por operación, con los parámetros exactos que se envían; son las
-mismas (ni una más) que permite iam-policy.json. Cada método devuelve la respuesta tal cual.
+mismas (ni una más) que permiten iam-policy.json y, para borrar, iam-policy-delete.json. Cada método
+devuelve la respuesta tal cual.
 Plan es la misma clase sin enviar nada: devuelve la llamada, para que `deploy.py plan` la muestre.
 """
 
@@ -136,8 +137,9 @@ def from_client_error(error, operation, service, region):
         return DeployError(f"El servicio «{service}» no existe en la región {region} ({operation}: {detail}).",
                            ExitCode.NOT_FOUND)
     if code in CREDENTIAL_CODES:
+        policy = "iam-policy-delete.json (borrar va aparte)" if operation.startswith("Delete") else "iam-policy.json"
         return DeployError(f"AWS rechazó las credenciales o faltan permisos para {operation} ({code}: {detail}). "
-                           "Revisa las claves y la política 03_lightsail/iam-policy.json.", ExitCode.CREDENTIALS)
+                           f"Revisa las claves y la política 03_lightsail/{policy}.", ExitCode.CREDENTIALS)
     if code in THROTTLING_CODES:
         attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", RETRIES) + 1
         return DeployError(f"AWS sigue limitando las llamadas a {operation} tras {attempts} intentos. "

@@ -4,7 +4,7 @@ import json
 
 import requests
 
-from lightsail import DeployError, ExitCode, aws
+from lightsail import DeployError, ExitCode, aws, keys
 from lightsail.service import describe, images, state_text
 from workshop.patients import example_patient
 from workshop.settings import SettingsError, shared
@@ -32,24 +32,43 @@ def status(ctx):
             print(f"{metric}: sin datos en la última hora")
 
 
-def public_url(ctx):
+def public_url(ctx, service=None):
     """La URL pública del servicio (https://<servicio>.<id>.<región>.cs.amazonlightsail.com/)."""
-    if url := describe(ctx).get("url"):
+    if url := (service or describe(ctx)).get("url"):
         return url
     raise DeployError(f"El servicio «{ctx.service}» aún no tiene URL pública.", ExitCode.FAILED)
 
 
+def smoke_deployed(ctx):
+    """La prueba de humo contra la URL pública, sabiendo si el despliegue activo pide clave (su API_KEY)."""
+    service = describe(ctx)
+    smoke(public_url(ctx, service), ctx.sleep, key_required(service.get("currentDeployment")))
+
+
+def key_required(deployment):
+    """¿Tiene API_KEY el contenedor del punto público del despliegue? None si no se sabe (sin despliegue)."""
+    if not deployment:
+        return None
+    containers = deployment.get("containers", {})
+    name = (deployment.get("publicEndpoint") or {}).get("containerName")
+    chosen = [containers[name]] if name in containers else containers.values()
+    return any((container.get("environment") or {}).get(keys.VARIABLE) for container in chosen)
+
+
 def logs(ctx, container, lines):
     events = ctx.api.get_log(container).get("logEvents", [])
+    hidden = keys.secrets_known()  # si la aplicación escribiera la clave, aquí sale como ****
     print(f"Últimas {min(lines, len(events))} líneas del registro de «{container}»:")
     for event in events[-lines:]:
-        print(f"  {event['createdAt']:%Y-%m-%d %H:%M:%S}  {event['message']}")
+        print(f"  {event['createdAt']:%Y-%m-%d %H:%M:%S}  {keys.mask(event['message'], hidden)}")
     if not events:
         print("  (sin líneas: el contenedor aún no ha escrito nada o no llegó a arrancar)")
 
 
-def smoke(base_url, sleep):
-    """GET de la salud (con reintentos) y una predicción con un paciente sacado de la ficha que sirve la API."""
+def smoke(base_url, sleep, key_required=None):
+    """GET de la salud (con reintentos) y una predicción con un paciente sacado de la ficha que sirve la API.
+    Si el despliegue pide clave (key_required; None: lo dice la API), sin clave debe responder 401 y con la
+    clave del fichero, la predicción."""
     if not base_url.startswith(("http://", "https://")):
         raise DeployError(f"La URL «{base_url}» debe empezar por http:// o https://.", ExitCode.USAGE)
     base, health_path = base_url.rstrip("/"), shared("HEALTH_PATH")
@@ -59,7 +78,7 @@ def smoke(base_url, sleep):
     try:
         card = http_json(requests.get(base + "/v1/model", timeout=HTTP_TIMEOUT), "GET /v1/model")
         patient = example_patient(card, share=MIDDLE)
-        result = http_json(requests.post(base + "/v1/predict", json=patient, timeout=HTTP_TIMEOUT), "POST /v1/predict")
+        result = predict(base, patient, key_required)
     except requests.RequestException as error:
         raise DeployError(f"Prueba de humo fallida: {base} ({error}).", ExitCode.FAILED) from None
     if result.get("prediction") not in (0, 1) or not 0 <= result.get("probability", -1) <= 1:
@@ -68,6 +87,29 @@ def smoke(base_url, sleep):
     print(f"  → {result['label']} (probabilidad {number(result['probability'])})")
     print(f"Modelo desplegado: {result.get('model_version')}; modelo local: {local_version()}")
     print("Prueba de humo superada.")
+
+
+def predict(base, patient, key_required):
+    """POST /v1/predict sin clave: 401 si la API la pide (entonces, otra vez con la clave del fichero)."""
+    anonymous = requests.post(base + "/v1/predict", json=patient, timeout=HTTP_TIMEOUT)
+    if key_required is None:
+        key_required = anonymous.status_code == 401
+    if not key_required:
+        print(f"  POST /v1/predict sin clave → {anonymous.status_code}: la API no pide clave (pública).")
+        return http_json(anonymous, "POST /v1/predict")
+    if anonymous.status_code != 401:
+        raise DeployError(f"Prueba de humo fallida: el despliegue tiene {keys.VARIABLE}, pero POST /v1/predict sin "
+                          f"clave respondió {anonymous.status_code} en vez de 401.", ExitCode.FAILED)
+    print("  POST /v1/predict sin clave → 401: la API pide la clave.")
+    state = keys.load()
+    if state is None:
+        raise DeployError(f"Prueba de humo fallida: la API pide clave y no existe {keys.shown_path()} en este "
+                          "equipo.", ExitCode.FAILED)
+    headers = {"Authorization": f"Bearer {state['current']}"}
+    result = http_json(requests.post(base + "/v1/predict", json=patient, headers=headers, timeout=HTTP_TIMEOUT),
+                       "POST /v1/predict con la clave")
+    print(f"  POST /v1/predict con Authorization: Bearer {keys.MASK} → 200")
+    return result
 
 
 def wait_for_health(base, health_path, sleep):

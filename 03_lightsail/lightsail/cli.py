@@ -4,16 +4,17 @@ Cada grupo de subcomandos vive en su módulo:
 
 - options.py: las opciones de cada subcomando (argparse en español) y los errores de uso;
 - service.py: el contexto, las esperas acotadas y create, scale y destroy;
-- releases.py: Docker, push, deploy, deployments y rollback;
+- releases.py: Docker, push, deploy, rotate-key, deployments y rollback;
 - checks.py: status, url, logs y la prueba de humo (smoke);
-- plan.py: plan (cada llamada con sus parámetros y el coste, sin tocar AWS).
+- plan.py: plan (cada llamada con sus parámetros y el coste, sin tocar AWS);
+- keys.py: la clave de la API (key): el fichero 0600 fuera de git, la rotación y **** en la salida.
 """
 
 import sys
 import time
 from datetime import UTC, datetime
 
-from lightsail import DeployError, ExitCode, aws, checks, config, releases, service
+from lightsail import DeployError, ExitCode, aws, checks, config, keys, releases, service
 from lightsail.options import parse_args
 from lightsail.plan import plan
 
@@ -40,23 +41,27 @@ def run(args, ctx, client):
         raise DeployError(f"--timeout debe ser al menos {ctx.interval} s.", ExitCode.USAGE)
     if getattr(args, "lines", 1) < 1:
         raise DeployError("--lines debe ser al menos 1.", ExitCode.USAGE)
-    deployment = config.load_deployment(args.config) if "config" in vars(args) else None
+    deployment = config.load_deployment(args.config, getattr(args, "rate_limit", None)) if "config" in vars(args) \
+        else None
     image = getattr(args, "image", None) or config.default("image")
+    if args.command == "key":
+        return print(keys.current())  # la única salida con la clave: a petición, para `curl` o la app
     if args.command == "smoke" and args.url:
         return checks.smoke(args.url, ctx.sleep)
     if args.command == "plan":
-        return plan(ctx, power, scale, image, deployment, plan_prices(ctx, client, args.offline))
+        return plan(ctx, power, scale, image, deployment, plan_prices(ctx, client, args.offline), args.public)
     connect(ctx, client)
     return {
         "create": lambda: service.create(ctx, power, scale),
         "push": lambda: releases.push(ctx, image, deployment),
-        "deploy": lambda: releases.deploy(ctx, deployment, args.image_ref),
+        "deploy": lambda: releases.deploy(ctx, deployment, args.image_ref, args.public),
+        "rotate-key": lambda: releases.rotate_key(ctx, deployment, args.image_ref),
         "deployments": lambda: releases.deployments(ctx),
         "rollback": lambda: releases.rollback(ctx, args.version),
         "status": lambda: checks.status(ctx),
         "logs": lambda: checks.logs(ctx, deployment.endpoint["containerName"], args.lines),
         "url": lambda: print(checks.public_url(ctx)),
-        "smoke": lambda: checks.smoke(checks.public_url(ctx), ctx.sleep),
+        "smoke": lambda: checks.smoke_deployed(ctx),
         "scale": lambda: service.scale_service(ctx, power, scale),
         "destroy": lambda: service.destroy(ctx, args.yes),
     }[args.command]()
@@ -86,7 +91,7 @@ def main(argv=None, *, client=None, sleep=time.sleep, now=None, ask=input):
     try:
         run(args, ctx, client)
     except DeployError as error:
-        print(f"Error: {error.message}", file=sys.stderr)
+        print(f"Error: {keys.mask(error.message)}", file=sys.stderr)
         return int(error.exit_code)
     except KeyboardInterrupt:
         print("\nInterrumpido. Comprueba el estado con `deploy.py status`.", file=sys.stderr)

@@ -1,6 +1,8 @@
 """La configuración, comprobada ANTES de llamar a AWS: valores por defecto, deployment.json y precios.
 
-PORT y HEALTH_PATH salen de workshop.env (la misma definición que usan gunicorn y la imagen).
+PORT y HEALTH_PATH salen de workshop.env (la misma definición que usan gunicorn y la imagen); RATE_LIMIT, de
+--rate-limit o LIGHTSAIL_RATE_LIMIT. ${IMAGE} y ${API_KEY} se ponen al desplegar: la clave nunca está en
+deployment.json (lo guarda git), sino en el fichero de keys.py.
 botocore.stub.Stubber (y botocore al enviar) solo comprueba tipos, mínimos y campos obligatorios: las
 enumeraciones, los máximos y los patrones se leen aquí del modelo de la API de Lightsail que trae botocore.
 """
@@ -30,8 +32,13 @@ DEFAULTS = {
     "power": ("LIGHTSAIL_POWER", "nano"),
     "scale": ("LIGHTSAIL_SCALE", "1"),
     "image": ("IMAGE", "diabetes-api:latest"),
+    # 40 asistentes que comparten una clave y la dirección de la wifi (una sola «IP» para la API):
+    # 30 peticiones por minuto cada uno. La API cuenta por (clave, dirección del cliente).
+    "rate_limit": ("LIGHTSAIL_RATE_LIMIT", "1200/minute"),
 }
 IMAGE = "${IMAGE}"  # en deployment.json, la imagen registrada (se conoce al desplegar)
+API_KEY = "${API_KEY}"  # en deployment.json, la clave (o ninguna con --public): se pone al desplegar
+RATE_LIMIT = re.compile(r"[1-9]\d*/(second|minute|hour|day)")
 # Rangos de la comprobación de salud documentados en la guía de Lightsail (no están en el modelo).
 HEALTH_CHECK_RANGES = {"intervalSeconds": (5, 300), "timeoutSeconds": (2, 60), "healthyThreshold": (2, 10),
                        "unhealthyThreshold": (2, 10)}
@@ -80,6 +87,16 @@ def name_problem(value, shape_name, what):
             "y guiones, sin guion al principio ni al final.")
 
 
+def api_key_problem(name, environment, public):
+    """La clave nunca se escribe en deployment.json (git lo guarda): solo el marcador ${API_KEY}, que el
+    contenedor del punto público debe tener (así la clave está activada por defecto)."""
+    value = environment.get("API_KEY")
+    if value == API_KEY or (value is None and not public):
+        return None
+    return (f"containers.{name}.environment.API_KEY debe ser «{API_KEY}»: la clave no se escribe en "
+            "deployment.json (deploy.py la guarda en 03_lightsail/.api-key); para desplegar sin clave, usa --public.")
+
+
 def success_codes_problem(value):
     if isinstance(value, str) and SUCCESS_CODES.fullmatch(value):
         pairs = [(int(a), int(b or a)) for a, b in re.findall(r"(\d{3})(?:-(\d{3}))?", value)]
@@ -109,20 +126,38 @@ def check_service(region, service, power=None, scale=None):
 
 class Deployment(NamedTuple):
     label: str  # etiqueta con la que se registra la imagen (RegisterContainerImage)
-    containers: dict  # los contenedores, con ${IMAGE} aún sin sustituir
+    containers: dict  # los contenedores, con ${IMAGE} y ${API_KEY} aún sin sustituir
     endpoint: dict  # publicEndpoint: el contenedor y el puerto que reciben el tráfico, y la salud
 
-    def with_image(self, image):
-        """Los contenedores con ${IMAGE} sustituido por la imagen registrada."""
+    def with_image(self, image, *, api_key):
+        """Los contenedores con ${IMAGE} sustituido por la imagen registrada y ${API_KEY} por la clave (o
+        varias separadas por comas); con api_key=None (--public), sin la variable API_KEY."""
         containers = copy.deepcopy(self.containers)
         for container in containers.values():
             container["image"] = container["image"].replace(IMAGE, image)
+            environment = container.get("environment", {})
+            for name in [name for name, value in environment.items() if value == API_KEY]:
+                if api_key is None:
+                    del environment[name]
+                else:
+                    environment[name] = api_key
         return containers
 
 
-def load_deployment(path=DEPLOYMENT_FILE):
-    """Lee deployment.json, pone ${PORT} y ${HEALTH_PATH} y lo valida; ${IMAGE} queda (with_image lo pone)."""
-    values = {"IMAGE": IMAGE, "PORT": shared("PORT"), "HEALTH_PATH": shared("HEALTH_PATH")}
+def rate_limit_problem(value):
+    if value == "" or RATE_LIMIT.fullmatch(value):
+        return None
+    return (f"El límite de peticiones «{value}» no es válido: N/second, N/minute, N/hour o N/day (por ejemplo "
+            "1200/minute), o vacío para no limitar.")
+
+
+def load_deployment(path=DEPLOYMENT_FILE, rate_limit=None):
+    """Lee deployment.json, pone ${PORT}, ${HEALTH_PATH} y ${RATE_LIMIT} y lo valida; ${IMAGE} y ${API_KEY}
+    quedan (with_image los pone)."""
+    rate_limit = default("rate_limit") if rate_limit is None else rate_limit
+    require([rate_limit_problem(rate_limit)])
+    values = {"IMAGE": IMAGE, "PORT": shared("PORT"), "HEALTH_PATH": shared("HEALTH_PATH"), "API_KEY": API_KEY,
+              "RATE_LIMIT": rate_limit}
     known = f"Se admiten: {', '.join(f'${{{name}}}' for name in values)}; un «$» suelto se escribe «$$»."
     try:
         text = Template(Path(path).read_text(encoding="utf-8")).substitute(values)
@@ -154,6 +189,7 @@ def deployment_problems(config, endpoint):
             found.append(f"containers.{name}.image falta.")
         if not all(isinstance(v, str) for v in container.get("environment", {}).values()):
             found.append(f"containers.{name}.environment: los valores deben ser texto (entre comillas).")
+        found.append(api_key_problem(name, container.get("environment", {}), name == endpoint.get("containerName")))
         for port, protocol in container.get("ports", {}).items():
             if not (port.isdigit() and 1 <= int(port) <= 65535):
                 found.append(f"containers.{name}.ports: «{port}» no es un puerto entre 1 y 65535.")

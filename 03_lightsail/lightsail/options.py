@@ -25,27 +25,35 @@ OPTIONS = {  # opción → (nombre de su valor, o None si es un interruptor; ayu
     "--url": ("URL", "probar otra URL (por ejemplo la del contenedor local, http://127.0.0.1:8000)"),
     "--version": ("N", "el despliegue al que volver (por defecto, el anterior que estuvo activo)"),
     "--yes": (None, "no pedir confirmación"),
+    "--public": (None, "sin clave: cualquiera que conozca la URL puede usar la API (solo la frena el límite)"),
+    "--rate-limit": ("LÍMITE", "peticiones por (clave, dirección), p. ej. 1200/minute (o LIGHTSAIL_RATE_LIMIT; "
+                               "por defecto 1200/minute; vacío: sin límite)"),
 }
 DEFAULTS = {"--timeout": DEFAULT_TIMEOUT, "--lines": 50, "--config": config.DEPLOYMENT_FILE}
 INTEGERS = {"--scale", "--timeout", "--lines", "--version"}
 COMMANDS = {  # subcomando → (qué hace, sus opciones además de --region, --service y --timeout)
     "plan": ("muestra cada llamada con sus parámetros y el coste mensual (no toca AWS)",
-             ["--config", "--image", "--power", "--scale", "--offline"]),
+             ["--config", "--image", "--power", "--scale", "--offline", "--public", "--rate-limit"]),
     "create": ("crea el servicio y espera a que esté listo (READY)", ["--power", "--scale"]),
     "push": ("sube la imagen local y la registra en el servicio", ["--config", "--image"]),
-    "deploy": ("crea un despliegue y espera a ACTIVE; si falla, muestra los registros", ["--config", "--image-ref"]),
+    "deploy": ("crea un despliegue (con la clave de la API, salvo --public) y espera a ACTIVE; si falla, muestra "
+               "los registros", ["--config", "--image-ref", "--public", "--rate-limit"]),
     "deployments": ("lista los despliegues: versión, estado, fecha, imágenes y cuál está activo", []),
     "rollback": ("vuelve a desplegar el despliegue anterior que estuvo activo (o el de --version)", ["--version"]),
+    "key": ("imprime la clave de la API (la única orden que la muestra)", []),
+    "rotate-key": ("clave nueva: despliega aceptando la nueva y la anterior; el siguiente deploy deja solo la nueva",
+                   ["--config", "--image-ref", "--rate-limit"]),
     "status": ("estado, capacidad, URL, despliegues y uso de CPU y memoria", []),
     "logs": ("últimas líneas del registro del contenedor", ["--config", "--lines"]),
     "url": ("imprime la URL pública", []),
-    "smoke": ("GET de la ruta de salud y una predicción en la URL pública", ["--url"]),
+    "smoke": ("GET de la ruta de salud, una predicción sin clave (401) y otra con la clave", ["--url"]),
     "scale": ("cambia la potencia y/o el número de nodos (UpdateContainerService)", ["--power", "--scale"]),
     "destroy": ("borra el servicio (deja de facturar) y comprueba que ya no existe", ["--yes"]),
 }
 EPILOG = ("subcomandos:\n" + "".join(f"  {name:<12} {text}\n" for name, (text, _) in COMMANDS.items())
           + "\nAyuda de cada uno: deploy.py <subcomando> --help. Ejemplo: deploy.py plan --power micro --scale 2\n"
-          "Variables de entorno: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, IMAGE")
+          "Variables de entorno: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, IMAGE,\n"
+          "  LIGHTSAIL_RATE_LIMIT y LIGHTSAIL_API_KEY_FILE (el fichero de la clave; por defecto 03_lightsail/.api-key)")
 
 
 class DeployParser(SpanishArgumentParser):

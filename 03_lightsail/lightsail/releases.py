@@ -1,10 +1,13 @@
-"""Imágenes y despliegues: Docker (sin lightsailctl), push, deploy, deployments y rollback."""
+"""Imágenes y despliegues: Docker (sin lightsailctl), push, deploy, rotate-key, deployments y rollback.
+
+Cada despliegue lleva la clave de la API (API_KEY) salvo con --public; en la salida siempre va como ****.
+"""
 
 import re
 import subprocess
 from datetime import UTC
 
-from lightsail import DeployError, ExitCode
+from lightsail import DeployError, ExitCode, keys
 from lightsail.checks import logs
 from lightsail.service import describe, images, wait_until
 from workshop.settings import shared
@@ -66,19 +69,63 @@ def push(ctx, image, deployment):
     print(f"Imagen registrada en «{ctx.service}»: {registered}")
 
 
-def deploy(ctx, deployment, image=None):
-    """La imagen indicada o la registrada más reciente con la etiqueta de deployment.json."""
-    if not image:
-        prefix = f":{ctx.service}.{deployment.label}."
-        found = [i for i in ctx.api.get_images().get("containerImages", []) if i["image"].startswith(prefix)]
-        if not found:
-            raise DeployError(f"El servicio «{ctx.service}» no tiene imágenes «{deployment.label}» registradas. "
-                              "Súbela primero: deploy.py push", ExitCode.FAILED)
-        image = max(found, key=lambda i: i["createdAt"])["image"]
+PUBLIC = ("Despliegue público (--public): la API no pide clave, así que cualquiera que conozca la URL puede "
+          "usarla y solo la frena el límite de peticiones ({limit}).")
+
+
+def latest_image(ctx, deployment):
+    """La imagen registrada más reciente con la etiqueta de deployment.json."""
+    prefix = f":{ctx.service}.{deployment.label}."
+    found = [i for i in ctx.api.get_images().get("containerImages", []) if i["image"].startswith(prefix)]
+    if not found:
+        raise DeployError(f"El servicio «{ctx.service}» no tiene imágenes «{deployment.label}» registradas. "
+                          "Súbela primero: deploy.py push", ExitCode.FAILED)
+    return max(found, key=lambda i: i["createdAt"])["image"]
+
+
+def deploy(ctx, deployment, image=None, public=False):
+    """La imagen indicada (o la más reciente) con la clave del fichero (se crea si aún no hay) o, con
+    --public, sin clave. Tras un `rotate-key`, este despliegue ya no acepta la clave anterior."""
+    image = image or latest_image(ctx, deployment)
+    if public:
+        return release(ctx, deployment, image, None)
+    state, created = keys.ensure()
+    print(f"Clave de la API {'nueva, guardada' if created else 'guardada'} en {keys.shown_path()} (permisos 0600, "
+          "fuera de git); para verla: deploy.py key")
+    if state["previous"]:
+        print("La clave anterior a `rotate-key` deja de valer con este despliegue.")
+    release(ctx, deployment, image, keys.accepted(state, with_previous=False))
+    keys.drop_previous(state)
+
+
+def rotate_key(ctx, deployment, image=None):
+    """Clave nueva; el despliegue acepta la nueva y la anterior («nueva,anterior») y el siguiente `deploy`
+    deja solo la nueva. Si el despliegue falla, sigue activo el anterior: el fichero vuelve a como estaba."""
+    image = image or latest_image(ctx, deployment)
+    state, old = keys.rotate()
+    print(f"Clave nueva guardada en {keys.shown_path()} (permisos 0600). Este despliegue acepta la nueva y la "
+          "anterior; el siguiente `deploy.py deploy` deja solo la nueva. Para verla: deploy.py key")
+    try:
+        release(ctx, deployment, image, keys.accepted(state, with_previous=True))
+    except DeployError as error:
+        if error.exit_code != ExitCode.TIMEOUT:  # con el tiempo agotado, el despliegue aún puede activarse
+            keys.restore(old)
+            error.message += f"\nLa rotación no se aplicó: {keys.shown_path()} vuelve a tener la clave de antes."
+        raise
+
+
+def release(ctx, deployment, image, api_key):
+    """Crea el despliegue de la imagen con esa clave (None: sin clave) y espera a que termine."""
     endpoint = deployment.endpoint
+    containers = deployment.with_image(image, api_key=api_key)
+    environment = containers[endpoint["containerName"]].get("environment", {})
+    if api_key is None:
+        limit = f"RATE_LIMIT={environment['RATE_LIMIT']}" if environment.get("RATE_LIMIT") else "sin límite"
+        print(PUBLIC.format(limit=limit))
     print(f"Desplegando {image} en «{ctx.service}»: contenedor {endpoint['containerName']}, "
           f"puerto {endpoint['containerPort']}, salud {endpoint.get('healthCheck', {}).get('path', '/')}.")
-    activate(ctx, deployment.with_image(image), endpoint)
+    print(f"Entorno: {keys.environment_text(environment)}")
+    activate(ctx, containers, endpoint)
 
 
 def activate(ctx, containers, endpoint):
@@ -135,4 +182,22 @@ def rollback(ctx, version=None):
     now = f" (ahora está activo el {active['version']})" if active else ""
     print(f"Volviendo al despliegue {target['version']}{now}: {images(target)}. Lightsail lo publica como "
           "un despliegue nuevo, con otro número.")
-    activate(ctx, target["containers"], target.get("publicEndpoint"))
+    endpoint = target.get("publicEndpoint")
+    activate(ctx, with_current_key(target["containers"], endpoint), endpoint)
+
+
+def with_current_key(containers, endpoint):
+    """Los contenedores de un despliegue guardado con la clave que vale hoy (volver atrás cambia la imagen,
+    no la clave: una clave ya rotada no debe volver a valer). Sin API_KEY (público) se quedan así."""
+    state, public = keys.load(), (endpoint or {}).get("containerName")
+    for name, container in containers.items():
+        environment = container.get("environment") or {}
+        if environment.get(keys.VARIABLE) and state:
+            environment[keys.VARIABLE] = keys.accepted(state, with_previous=True)
+        elif environment.get(keys.VARIABLE):
+            print(f"«{name}» conserva la clave que tenía: no existe {keys.shown_path()} en este equipo.")
+        elif name == public:
+            print(f"«{name}» no pedía clave en ese despliegue: la API queda pública (sin {keys.VARIABLE}).")
+        if environment:
+            print(f"Entorno de «{name}»: {keys.environment_text(environment)}")
+    return containers
