@@ -9,6 +9,8 @@
     demo      los tres esquemas con las mismas pacientes y la tabla de la charla (`make demo-4`)
 
 Base de datos: DATABASE_URL (SQLite en results/ por defecto). Redis: REDIS_URL (127.0.0.1:6379).
+Las URL se imprimen siempre con la contraseña tapada (****). Redis y PostgreSQL necesitan los paquetes
+de `make setup-dev`; la ayuda y el trabajo por lotes con SQLite funcionan sin ellos.
 """
 
 import argparse
@@ -19,12 +21,11 @@ from workshop.argparse_es import SpanishArgumentParser
 from workshop.patients import random_patients
 from workshop.spanish import number
 
-from .common import event_cost_from_env, exit_code, live_model
+from .common import event_cost_from_env, exit_code, live_model, stop_flag
 
 
 def cmd_batch(args):
     from .batch import BatchJob
-    from .stream import stop_flag
 
     job = BatchJob(args.database, args.model_dir, args.cost_ms)
     if args.every:
@@ -49,7 +50,7 @@ def cmd_patients(args):
         if new or edits:
             write_patients(db, features, new + edits)
     print(f"La app guardó {number(len(new), 0)} pacientes nuevas y cambió {number(len(edits), 0)} "
-          f"en {db.url}." + (f" Cambiadas: {', '.join(map(str, sorted(changed)))}." if changed else ""))
+          f"en {db.label}." + (f" Cambiadas: {', '.join(map(str, sorted(changed)))}." if changed else ""))
 
 
 def cmd_app(args):
@@ -81,11 +82,11 @@ def cmd_produce(args):
     broker = RedisStreams(args.redis_url)
     patients = random_patients(features, args.patients, seed=args.seed)
     ids = broker.publish(list(enumerate(patients, args.first_id)))
-    print(f"La app publicó {number(len(ids), 0)} eventos en {broker.events} ({broker.url}).")
+    print(f"La app publicó {number(len(ids), 0)} eventos en {broker.events} ({broker.label}).")
 
 
 def cmd_worker(args):
-    from .stream import RedisStreams, Worker, stop_flag
+    from .stream import RedisStreams, Worker
 
     broker = RedisStreams(args.redis_url)
     worker = Worker(broker, name=args.name, model_dir=args.model_dir, max_attempts=args.max_attempts,
@@ -99,6 +100,8 @@ def cmd_status(args):
 
     broker = RedisStreams(args.redis_url)
     state = broker.status()
+    print(f"Redis en {broker.label}; cada stream guarda como mucho ≈ {number(broker.maxlen, 0)} "
+          "(SCHEMES_STREAM_MAXLEN): lo más antiguo se borra.")
     print(f"{broker.events}: {number(state['events'], 0)} eventos · lag (sin entregar) {number(state['lag'], 0)} · "
           f"pendientes (entregados sin confirmar) {number(state['pending'], 0)}")
     print(f"{broker.results}: {number(state['results'], 0)} resultados · {broker.dead}: {number(state['dead'], 0)} "

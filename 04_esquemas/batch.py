@@ -26,6 +26,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from workshop.modelfiles import ModelError
+from workshop.secrets import mask_text, mask_url
 from workshop.settings import root
 from workshop.spanish import number
 
@@ -55,32 +56,38 @@ class Database:
 
     def __init__(self, url=None):
         self.url = url or database_url()
-        try:
-            if self.url.startswith(("postgresql://", "postgres://")):
-                import psycopg
+        self.label = mask_url(self.url)  # lo que se imprime: sin la contraseña
+        if self.url.startswith(("postgresql://", "postgres://")):
+            import psycopg  # fuera del try: si falta el paquete, lo dice `common.explain` (make setup-dev)
 
-                self.kind = "postgresql"
-                self.errors = (psycopg.Error,)
-                # autocommit: cada transacción se abre explícitamente con `transaction()`.
+            self.kind, self.errors = "postgresql", (psycopg.Error,)
+        elif self.url.startswith("sqlite:///"):
+            self.kind, self.errors = "sqlite", (sqlite3.Error,)
+        else:
+            raise SchemesError(f"DATABASE_URL={self.label!r} no es válida: usa sqlite:///ruta/archivo.sqlite3 "
+                               "o postgresql://usuario@servidor:puerto/base.")
+        try:
+            if self.kind == "postgresql":  # autocommit: cada transacción se abre explícitamente con `transaction()`
                 self.connection = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-            elif self.url.startswith("sqlite:///"):
-                self.kind = "sqlite"
-                self.errors = (sqlite3.Error,)
-                path = Path(self.url.removeprefix("sqlite:///"))
-                path = path if path.is_absolute() else root() / path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                # isolation_level=None: sin transacciones implícitas; timeout: espera si otro escribe.
-                self.connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-                # WAL: la app puede leer mientras el trabajo escribe (y al revés).
-                self.connection.execute("PRAGMA journal_mode=WAL")
             else:
-                raise SchemesError(f"DATABASE_URL={self.url!r} no es válida: usa sqlite:///ruta/archivo.sqlite3 "
-                                   "o postgresql://usuario@servidor:puerto/base.")
-        except SchemesError:
-            raise
-        except Exception as error:  # el controlador no conecta: una frase, sin traceback
-            raise SchemesError(f"No puedo abrir la base de datos {self.url} ({short(error)}): comprueba que "
-                               "está arrancada y DATABASE_URL.") from None
+                self.connection = self._sqlite()
+        except Exception as error:  # el controlador no conecta: una frase, sin traceback ni contraseña
+            raise SchemesError(f"No puedo abrir la base de datos {self.label} ({self.mask(short(error))}): "
+                               "comprueba que está arrancada y DATABASE_URL.") from None
+
+    def _sqlite(self):
+        path = Path(self.url.removeprefix("sqlite:///"))
+        path = path if path.is_absolute() else root() / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: sin transacciones implícitas; timeout: espera si otro escribe.
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # WAL: la app puede leer mientras el trabajo escribe (y al revés).
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    def mask(self, text):
+        """Un mensaje del controlador sin la contraseña de la URL."""
+        return mask_text(text, self.url)
 
     def sql(self, text):
         return text.replace("?", "%s") if self.kind == "postgresql" else text
@@ -123,7 +130,8 @@ def opened(url=None):
         with closing(database):
             yield database
     except database.errors as error:
-        raise SchemesError(f"La base de datos {database.url} respondió con un error: {short(error)}") from None
+        raise SchemesError(f"La base de datos {database.label} respondió con un error: "
+                           f"{database.mask(short(error))}") from None
 
 
 def ensure_schema(db, features):
@@ -258,7 +266,7 @@ class BatchJob:
     def run_every(self, seconds, should_stop):
         """Cada `seconds` segundos, a horas fijas (no «espera tras acabar»): la obsolescencia media de
         una predicción es entonces ≈ intervalo/2 + duración de una ejecución."""
-        self.log(f"Trabajo por lotes cada {number(seconds, 1)} s sobre {self.url or database_url()}. "
+        self.log(f"Trabajo por lotes cada {number(seconds, 1)} s sobre {mask_url(self.url or database_url())}. "
                  "Ctrl+C para parar.")
         next_run = time.monotonic()
         while not should_stop():

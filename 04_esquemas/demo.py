@@ -15,7 +15,8 @@ Aquí se arranca todo y se mide; la tabla, el markdown y el gráfico los escribe
 
 Variables (todas opcionales): SCHEMES_PATIENTS (300), SCHEMES_SECONDS (30), SCHEMES_BATCH_INTERVAL (5),
 SCHEMES_BURST (5000), SCHEMES_EVENT_COST_MS (coste simulado por evento en los consumidores; 0 =
-desactivado), SCHEMES_OUTPUT (results/), DATABASE_URL, REDIS_URL (si se da, usa ese Redis y no arranca uno).
+desactivado), SCHEMES_STREAM_MAXLEN (100.000), SCHEMES_OUTPUT (results/), DATABASE_URL, REDIS_URL (si se da,
+usa ese Redis y no arranca uno). Las URL se imprimen y se escriben con la contraseña tapada.
 """
 
 import os
@@ -34,11 +35,12 @@ import requests
 from serving.launch import running_api
 from workshop import processes
 from workshop.patients import random_patients
+from workshop.secrets import mask_url
 from workshop.settings import env_number, root
 from workshop.spanish import duration, number
 
 from . import batch, report, servers, stream
-from .common import SchemesError, event_cost_from_env, exit_code, live_model, say
+from .common import SchemesError, event_cost_from_env, exit_code, live_model, say, stream_maxlen_from_env
 from .report import REST_CLIENTS, TALK, cores, percentiles, timeline
 
 POLL_S = 0.05  # cada cuánto mira la app la tabla de predicciones
@@ -98,11 +100,11 @@ class Demo:
             f"consumidores (SCHEMES_EVENT_COST_MS): {stream.describe_cost(self.settings.cost_ms)}.")
         if self.settings.redis_url:
             self.redis_url = self.settings.redis_url
-            say(f"Redis: el de REDIS_URL ({self.redis_url}).")
+            say(f"Redis: el de REDIS_URL ({mask_url(self.redis_url)}).")
         else:
             self.redis_url, process = self.stack.enter_context(servers.running_redis(self.folder))
             self.processes["redis-server"] = [process]
-            say(f"Redis: redis-server en {self.redis_url} (PID {process.pid}).")
+            say(f"Redis: {servers.server_label(process.args[0])} en {self.redis_url} (PID {process.pid}).")
         self.broker = stream.RedisStreams(self.redis_url)
         self.broker.client.delete(self.broker.events, self.broker.results, self.broker.dead)
         self.broker.ensure_group()
@@ -323,9 +325,19 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def check_stream_room(settings):
+    """La demo cuenta los resultados con XLEN: todos los eventos que publica tienen que caber en el stream."""
+    published, maxlen = settings.patients + 2 * settings.burst, stream_maxlen_from_env()
+    if published > maxlen:
+        raise SchemesError(f"La demo publica {number(published, 0)} eventos y cada stream guarda como mucho "
+                           f"≈ {number(maxlen, 0)} (SCHEMES_STREAM_MAXLEN): sube SCHEMES_STREAM_MAXLEN o baja "
+                           "SCHEMES_BURST.")
+
+
 def run_demo():
     started = time.monotonic()
     settings = Settings.from_env()
+    check_stream_room(settings)
     with tempfile.TemporaryDirectory(prefix="esquemas-") as folder, ExitStack() as stack:
         demo = Demo(settings, folder, stack)
         demo.launch()

@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import time
 
+from workshop.secrets import mask_url
 from workshop.spanish import duration, number
 
 from .common import say
@@ -80,7 +81,8 @@ def write_report(results, settings, version, started, needed):
     rows = table_rows(results, settings, needed)
     environment = machine()
     environment["duración de la demo"] = duration(time.monotonic() - started)
-    payload = {"environment": environment, "settings": {k: str(v) for k, v in vars(settings).items()},
+    # Los ajustes, con las URL de DATABASE_URL y REDIS_URL sin su contraseña.
+    payload = {"environment": environment, "settings": {k: mask_url(str(v)) for k, v in vars(settings).items()},
                "model_version": version, "rows": rows, "scale": results["scale"],
                "latency_samples": {name: results["latency"][name]["samples"] for name in TALK}}
     output = settings.output

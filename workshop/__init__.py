@@ -8,6 +8,7 @@ No es una etapa: ninguna etapa lo «sigue», todas pueden usarlo y él no import
     processes     puertos libres, arrancar y esperar a que responda, parar por PID
     patients      pacientes de ejemplo hechas con la ficha del modelo
     modelfiles    las versiones del modelo en disco: puntero, ficha, artefactos comprobados
+    secrets       URLs con contraseña, enmascaradas para mostrarlas (postgresql://taller:****@…)
 
 La imagen Docker copia este paquete junto a la API (02_docker/Dockerfile).
 """
