@@ -1,14 +1,33 @@
-// Diabetes Prediction: formulario construido con la ficha del modelo (GET /v1/model)
-// que pide la predicción a la API (POST /v1/predict). Sin dependencias ni compilación.
+// Diabetes Prediction: formulario construido con la vista pública del modelo (GET /v1/model) que
+// pide la predicción a la API (POST /v1/predict) o la calcula en este dispositivo con el mismo
+// modelo ONNX (GET /v1/model.onnx) y onnxruntime-web, también sin conexión. Sin compilación: el
+// motor lo copia `make web` a vendor/ y el service worker (sw.js) guarda la app para abrirla sin red.
 "use strict";
 
 (() => {
-  const STORAGE_KEY = "diabetes-api-url";
+  const KEYS = { url: "diabetes-api-url", key: "diabetes-api-key", where: "diabetes-where", card: "diabetes-card:" };
+  const WHERE = ["auto", "api", "device"];
   const TIMEOUT_MS = 15000;
+  const AUTO_TIMEOUT_MS = 6000; // en automático, pasado este tiempo se calcula en el dispositivo
+  const DECIMALS = 6; // como la API
+  const MODEL_CACHE = "diabetes-model";
+  const VENDOR_CACHE = "diabetes-vendor-";
+  const INVALID = "Los datos del paciente no son válidos: revisa los campos indicados."; // el mismo texto que la API
+  const NOT_INSTALLED = "El modo sin conexión no está instalado (make web).";
+  const INSECURE = "El cálculo en el dispositivo y el uso sin conexión necesitan un contexto seguro (la app " +
+    "servida por https://, localhost o 127.0.0.1, no abierta como archivo ni por http desde otro equipo), así que " +
+    "aquí la app funciona solo con conexión a la API.";
   const $ = (id) => document.getElementById(id);
   const numberFormat = new Intl.NumberFormat("es-ES", { maximumFractionDigits: 2 });
   const percentFormat = new Intl.NumberFormat("es-ES", { style: "percent", maximumFractionDigits: 1 });
-  const state = { base: "", card: null, attempt: 0 };
+  const state = { base: "", key: "", where: "auto", card: null, attempt: 0 };
+  // Service worker y Web Crypto: solo en un contexto seguro servido por http(s). Un archivo (file://)
+  // cuenta como seguro en Chromium, pero ahí no hay service worker ni una API del mismo origen.
+  const secure = window.isSecureContext && /^https?:$/.test(location.protocol) && Boolean(window.crypto?.subtle) &&
+    "caches" in window;
+  // El cálculo en el dispositivo: el modelo comprobado (bytes y vista con la que se publicó) y su sesión.
+  const device = { status: "off", message: "", card: null, bytes: null, session: null, sessionVersion: null,
+    pending: null };
 
   class Unreachable extends Error {}
   class ApiProblem extends Error {
@@ -17,23 +36,30 @@
       this.details = details;
     }
   }
+  class DeviceProblem extends Error {}
 
-  // ---------------------------------------------------------------- URL de la API
+  // ---------------------------------------------------------------- Ajustes guardados
   function defaultBase() {
     // Servida por la API (http/https): la misma dirección. Abierta como archivo: la del campo.
     const served = location.protocol === "http:" || location.protocol === "https:";
     return served ? location.origin : $("api-url").dataset.fileDefault;
   }
 
-  function storage(action, value) {
+  function load(name) {
     try {
-      if (action === "get") return localStorage.getItem(STORAGE_KEY);
-      if (value) localStorage.setItem(STORAGE_KEY, value);
-      else localStorage.removeItem(STORAGE_KEY);
+      return localStorage.getItem(name);
     } catch {
-      // Sin localStorage (modo privado estricto): la URL vale solo para esta visita.
+      return null; // sin localStorage (modo privado estricto): los ajustes valen solo para esta visita
     }
-    return null;
+  }
+
+  function store(name, value) {
+    try {
+      if (value) localStorage.setItem(name, value);
+      else localStorage.removeItem(name);
+    } catch {
+      // Sin localStorage: nada que guardar.
+    }
   }
 
   function validUrl(text) {
@@ -45,23 +71,38 @@
     }
   }
 
-  // ---------------------------------------------------------------- HTTP
-  async function api(path, body) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-    const options = { headers: { Accept: "application/json" }, signal: controller.signal };
-    if (body !== undefined) {
-      Object.assign(options, { method: "POST", body: JSON.stringify(body) });
-      options.headers["Content-Type"] = "application/json";
-    }
-    let response;
+  function savedCard(base) {
     try {
-      response = await fetch(state.base + path, options);
+      return JSON.parse(load(KEYS.card + base));
+    } catch {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- HTTP
+  function authHeaders() {
+    return state.key ? { Authorization: `Bearer ${state.key}` } : {};
+  }
+
+  async function request(url, options, timeout) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeout);
+    try {
+      return await fetch(url, { ...options, signal: controller.signal });
     } catch {
       throw new Unreachable();
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async function api(path, body, timeout = TIMEOUT_MS) {
+    const options = { headers: { Accept: "application/json", ...authHeaders() } };
+    if (body !== undefined) {
+      Object.assign(options, { method: "POST", body: JSON.stringify(body) });
+      options.headers["Content-Type"] = "application/json";
+    }
+    const response = await request(state.base + path, options, timeout);
     let data;
     try {
       data = await response.json();
@@ -71,8 +112,10 @@
     }
     if (!response.ok) {
       const error = data.error || {};
-      throw new ApiProblem(error.message || `La API respondió con el código ${response.status}.`,
+      const problem = new ApiProblem(error.message || `La API respondió con el código ${response.status}.`,
         error.details || []);
+      problem.status = response.status;
+      throw problem;
     }
     return data;
   }
@@ -101,7 +144,15 @@
       "«Conexión con la API» es correcta.";
   }
 
-  // ---------------------------------------------------------------- Formulario desde la ficha
+  function setDevice(status, message) {
+    device.status = status;
+    device.message = message;
+    const note = $("offline-status");
+    note.dataset.state = status;
+    note.textContent = message;
+  }
+
+  // ---------------------------------------------------------------- Formulario desde la vista del modelo
   function fieldFor(feature) {
     const id = `f-${feature.name}`;
     const zeroOk = Boolean(feature.zero_means_missing);
@@ -133,7 +184,10 @@
   }
 
   function buildForm(card) {
+    // Los valores escritos se conservan si la vista no cambió (p. ej. al volver la conexión).
+    const previous = Object.fromEntries([...$("fields").querySelectorAll("input")].map((i) => [i.name, i.value]));
     $("fields").replaceChildren(...card.features.map(fieldFor));
+    for (const input of $("fields").querySelectorAll("input")) input.value = previous[input.name] || "";
     $("patient-form").hidden = false;
   }
 
@@ -170,15 +224,211 @@
     if (first) first.focus();
   }
 
+  // ---------------------------------------------------------------- Validación (las reglas de la API)
+  // Las mismas reglas y los mismos textos que la API (diabetes_api/predict.py), antes de calcular
+  // en cualquier sitio: rango, entero y «0 = no medido».
+  function checkValue(value, feature) {
+    if (value === null) return "Falta este campo.";
+    if (!Number.isFinite(value)) return "Debe ser un número finito (no NaN ni Infinity).";
+    if (feature.type === "integer" && !Number.isInteger(value)) return "Debe ser un número entero.";
+    if (value === 0 && feature.zero_means_missing) return null; // 0 significa «no medido»: el modelo lo imputa
+    if (!(feature.min <= value && value <= feature.max)) {
+      const extra = feature.zero_means_missing ? " (o 0 si no se midió)" : "";
+      return `Debe estar entre ${feature.min} y ${feature.max}${extra}.`;
+    }
+    return null;
+  }
+
+  function validate(patient, card) {
+    return card.features
+      .map((feature) => ({ field: feature.name, message: checkValue(patient[feature.name], feature) }))
+      .filter((detail) => detail.message !== null);
+  }
+
+  // ---------------------------------------------------------------- El modelo en el dispositivo
+  const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+  async function sha256(bytes) {
+    return hex(await crypto.subtle.digest("SHA-256", bytes));
+  }
+
+  function modelUrl(card) {
+    return new URL(card.onnx.url, `${state.base}/`).href;
+  }
+
+  function modelKey(card) {
+    // La clave de la caché: la URL del modelo con su versión y su huella (cada versión, la suya).
+    return `${modelUrl(card)}?version=${encodeURIComponent(card.version)}&sha256=${card.onnx.sha256}`;
+  }
+
+  async function vendorInfo() {
+    try {
+      const response = await fetch("vendor/vendor.json", { cache: "no-cache" });
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async function cacheVendor(info, online) {
+    // Guarda el motor (una sola descarga) en la caché de su versión y borra las de otras versiones.
+    const name = VENDOR_CACHE + info.version;
+    const cache = await caches.open(name);
+    for (const file of Object.keys(info.files)) {
+      const url = new URL(`vendor/${file}`, location.href).href;
+      if (await cache.match(url)) continue;
+      if (!online) throw new DeviceProblem(NOT_INSTALLED);
+      try {
+        await cache.add(url);
+      } catch {
+        throw new DeviceProblem(`No se pudo descargar el motor de cálculo (vendor/${file}). ${NOT_INSTALLED}`);
+      }
+    }
+    for (const old of await caches.keys()) {
+      if (old.startsWith(VENDOR_CACHE) && old !== name) await caches.delete(old);
+    }
+  }
+
+  async function cachedModel(cache, card) {
+    const hit = await cache.match(modelKey(card));
+    if (!hit) return null;
+    const bytes = new Uint8Array(await hit.arrayBuffer());
+    if (await sha256(bytes) === card.onnx.sha256) return bytes;
+    await cache.delete(modelKey(card)); // dañado: se descarta
+    return null;
+  }
+
+  async function downloadModel(card) {
+    const response = await request(modelUrl(card), { headers: authHeaders(), cache: "no-cache" }, TIMEOUT_MS);
+    if (!response.ok) {
+      throw new DeviceProblem(response.status === 401
+        ? "La API pide una clave para descargar el modelo: escríbela en «Conexión con la API»."
+        : `No se pudo descargar el modelo (la API respondió con el código ${response.status}).`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    // La huella se comprueba ANTES de usar o guardar el modelo.
+    if (bytes.length !== card.onnx.size || await sha256(bytes) !== card.onnx.sha256) {
+      throw new DeviceProblem("El modelo descargado no coincide con la huella sha256 que publica la API: " +
+        "se ha rechazado y no se usará.");
+    }
+    return bytes;
+  }
+
+  async function loadModel(card, online) {
+    if (!card.onnx || !card.onnx.url || !/^[0-9a-f]{64}$/.test(card.onnx.sha256 || "")) {
+      throw new DeviceProblem("Esta API no publica su modelo ONNX: solo se puede calcular en el servidor.");
+    }
+    const cache = await caches.open(MODEL_CACHE);
+    let bytes = await cachedModel(cache, card);
+    if (!bytes) {
+      if (!online) throw new DeviceProblem("No hay ningún modelo guardado en este dispositivo: abre la app una vez con conexión.");
+      bytes = await downloadModel(card);
+      await cache.put(modelKey(card), new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    }
+    // Una versión nueva sustituye a las anteriores.
+    for (const old of await cache.keys()) {
+      if (old.url !== modelKey(card)) await cache.delete(old);
+    }
+    return bytes;
+  }
+
+  function prepareDevice(card, online) {
+    device.pending = (async () => {
+      if (!secure) {
+        setDevice("insecure", INSECURE);
+        return;
+      }
+      const info = await vendorInfo();
+      if (!info || !info.files) {
+        setDevice("missing", NOT_INSTALLED);
+        return;
+      }
+      setDevice("preparing", "Preparando el cálculo en este dispositivo…");
+      try {
+        await cacheVendor(info, online);
+        const bytes = await loadModel(card, online);
+        if (device.card?.version !== card.version) {
+          device.session = null; // otra versión: otra sesión
+        }
+        Object.assign(device, { card, bytes });
+        setDevice("ready", `Listo para calcular sin conexión con el modelo ${card.version}, guardado en este dispositivo.`);
+      } catch (error) {
+        if (!(error instanceof DeviceProblem) && !(error instanceof Unreachable)) console.error(error);
+        setDevice("error", error instanceof DeviceProblem ? error.message
+          : "No se pudo preparar el cálculo en este dispositivo.");
+      }
+    })();
+    return device.pending;
+  }
+
+  function loadRuntime() {
+    if (window.ort) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const script = Object.assign(document.createElement("script"), { src: "vendor/ort.wasm.min.js" });
+      script.addEventListener("load", resolve);
+      script.addEventListener("error", () => { script.remove(); reject(new DeviceProblem(NOT_INSTALLED)); });
+      document.head.append(script);
+    });
+  }
+
+  async function deviceSession() {
+    await device.pending;
+    if (device.status !== "ready") throw new DeviceProblem(device.message || NOT_INSTALLED);
+    if (device.session && device.sessionVersion === device.card.version) return device.session;
+    await loadRuntime();
+    ort.env.wasm.numThreads = 1; // sin SharedArrayBuffer: no hace falta aislamiento entre orígenes
+    ort.env.wasm.wasmPaths = new URL("vendor/", location.href).href; // nunca de una CDN
+    device.session = await ort.InferenceSession.create(device.bytes.slice(), { executionProviders: ["wasm"] });
+    device.sessionVersion = device.card.version;
+    return device.session;
+  }
+
+  async function predictOnDevice(patient) {
+    const session = await deviceSession();
+    const card = device.card;
+    const row = Float32Array.from(card.features.map((feature) => patient[feature.name]));
+    const input = new ort.Tensor("float32", row, [1, row.length]);
+    const output = await session.run({ [session.inputNames[0]]: input });
+    const probability = Number(Number(output.probabilities.data[1]).toFixed(DECIMALS)); // como la API
+    const prediction = probability >= card.threshold ? 1 : 0;
+    const label = card.classes.find((item) => item.value === prediction)?.label ?? String(prediction);
+    return { prediction, label, probability, model_version: card.version, where: "device" };
+  }
+
+  async function predictOnServer(patient, timeout) {
+    return { ...(await api("/v1/predict", patient, timeout)), where: "server" };
+  }
+
+  async function compute(patient) {
+    if (state.where === "device") return predictOnDevice(patient);
+    if (state.where === "api") return predictOnServer(patient, TIMEOUT_MS);
+    if (navigator.onLine === false && device.status === "ready") return predictOnDevice(patient);
+    try {
+      return await predictOnServer(patient, AUTO_TIMEOUT_MS);
+    } catch (error) {
+      if (!(error instanceof Unreachable) && !(error instanceof ApiProblem && error.status >= 502)) throw error;
+      try {
+        return await predictOnDevice(patient);
+      } catch (problem) {
+        if (problem instanceof DeviceProblem) {
+          throw new DeviceProblem(`${unreachableMessage()} Tampoco se puede calcular en este dispositivo: ${problem.message}`);
+        }
+        throw problem;
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- Resultado
   function showResult(result) {
     const section = $("result");
     section.dataset.prediction = String(result.prediction);
     section.dataset.probability = String(result.probability);
+    section.dataset.where = result.where;
     $("result-label").textContent = result.label;
     $("result-probability").textContent = percentFormat.format(result.probability);
     $("result-meter").style.width = `${Math.round(result.probability * 1000) / 10}%`;
-    $("result-model").textContent = `Modelo ${result.model_version}`;
+    const where = result.where === "device" ? "Calculado en este dispositivo" : "Calculado en el servidor";
+    $("result-model").textContent = `${where} con el modelo ${result.model_version}.`;
     section.hidden = false;
     // Para lectores de pantalla: el resultado se anuncia aunque el foco no llegue a leerlo.
     $("announce").textContent = `${result.label}: ${percentFormat.format(result.probability)} de probabilidad.`;
@@ -205,10 +455,23 @@
       const card = await api("/v1/model");
       if (attempt !== state.attempt) return;
       state.card = card;
+      store(KEYS.card + state.base, JSON.stringify(card));
       buildForm(card);
       say(`Conectado con ${state.base} · modelo ${card.version}`);
+      prepareDevice(card, true); // en segundo plano: descarga y comprueba el modelo si cambió
     } catch (error) {
       if (attempt !== state.attempt) return;
+      const card = error instanceof Unreachable && state.where !== "api" ? savedCard(state.base) : null;
+      if (card) {
+        await prepareDevice(card, false);
+        if (attempt !== state.attempt) return;
+        if (device.status === "ready") {
+          state.card = card;
+          buildForm(card);
+          say(`Sin conexión con ${state.base}: se calcula en este dispositivo con el modelo ${card.version}.`);
+          return;
+        }
+      }
       say("");
       showAlert(error instanceof Unreachable ? unreachableMessage() : error.message, [], true);
       $("settings").open = true;
@@ -222,22 +485,31 @@
     const patient = {};
     for (const input of form.querySelectorAll("input")) {
       clearFieldError(input);
-      if (input.value !== "") patient[input.name] = Number(input.value);
+      patient[input.name] = input.value === "" ? null : Number(input.value);
+    }
+    const problems = validate(patient, state.card);
+    if (problems.length) {
+      $("result").hidden = true;
+      $("announce").textContent = "";
+      showFieldErrors(new ApiProblem(INVALID, problems));
+      return;
     }
     setBusy(true);
     try {
-      showResult(await api("/v1/predict", patient));
+      showResult(await compute(patient));
     } catch (error) {
       $("result").hidden = true;
       $("announce").textContent = "";
       if (error instanceof Unreachable) showAlert(unreachableMessage(), [], false);
-      else showFieldErrors(error);
+      else if (error instanceof ApiProblem) showFieldErrors(error);
+      else if (error instanceof DeviceProblem) showAlert(error.message);
+      else showAlert(`No se pudo calcular el riesgo: ${error.message || error}`);
     } finally {
       setBusy(false);
     }
   }
 
-  function saveUrl(event) {
+  function saveConnection(event) {
     event.preventDefault();
     const input = $("api-url");
     const text = input.value.trim().replace(/\/+$/, "");
@@ -252,24 +524,47 @@
     error.hidden = true;
     input.removeAttribute("aria-invalid");
     state.base = text;
-    storage("set", text === defaultBase() ? "" : text);
+    state.key = $("api-key").value.trim();
+    store(KEYS.url, text === defaultBase() ? "" : text);
+    store(KEYS.key, state.key);
     connect();
   }
 
   function resetUrl() {
-    storage("set", "");
+    store(KEYS.url, "");
     state.base = defaultBase();
     $("api-url").value = state.base;
     connect();
   }
 
+  function chooseWhere(event) {
+    state.where = event.target.value;
+    store(KEYS.where, state.where === "auto" ? "" : state.where);
+  }
+
+  function registerServiceWorker() {
+    if (!secure || !("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("sw.js").catch((error) => {
+      console.warn("No se pudo registrar el service worker:", error);
+    });
+  }
+
   function start() {
-    state.base = storage("get") || defaultBase();
+    state.base = load(KEYS.url) || defaultBase();
+    state.key = load(KEYS.key) || "";
+    state.where = WHERE.includes(load(KEYS.where)) ? load(KEYS.where) : "auto";
     $("api-url").value = state.base;
-    $("settings-form").addEventListener("submit", saveUrl);
+    $("api-key").value = state.key;
+    for (const radio of document.querySelectorAll("input[name=where]")) {
+      radio.checked = radio.value === state.where;
+      radio.addEventListener("change", chooseWhere);
+    }
+    if (!secure) setDevice("insecure", INSECURE);
+    $("settings-form").addEventListener("submit", saveConnection);
     $("api-url-reset").addEventListener("click", resetUrl);
     $("patient-form").addEventListener("submit", predict);
     $("retry").addEventListener("click", connect);
+    registerServiceWorker();
     connect();
   }
 
