@@ -14,8 +14,9 @@ import sys
 
 import pytest
 
-from bench.report import ms, number
+from bench.report import latency
 from support import ROOT, have, need
+from workshop.spanish import number
 
 SPANISH_NUMBER = r"\d{1,3}(?:\.\d{3})*(?:,\d+)?"
 ENGLISH_NUMBER = re.compile(r"\d,\d{3}\.\d|\b\d+\.\d{1,2} ms\b|\b\d{1,3},\d{3}\b(?!,)")
@@ -29,13 +30,14 @@ def run_bench(env, timeout=300):
 
 def test_numbers_are_written_the_spanish_way():
     assert number(1234.5, 1) == "1.234,5"
-    assert number(1234567) == "1.234.567"
+    assert number(1234567, 0) == "1.234.567"
     assert number(0.81, 2) == "0,81"
     assert number(None) == "—"
-    assert ms(2.1) == "2,10 ms"
-    assert ms(45.34) == "45,3 ms"
-    assert ms(380.4) == "380 ms"
-    assert ms(1380.2) == "1,38 s"
+    assert latency(2.1) == "2,10 ms"
+    assert latency(45.34) == "45,3 ms"
+    assert latency(380.4) == "380 ms"
+    assert latency(1380.2) == "1,38 s"
+    assert latency(None) == "—"
 
 
 @pytest.mark.parametrize("env, message", [
@@ -70,7 +72,7 @@ def test_short_run_measures_every_scenario_without_errors_and_with_real_cache_mi
     _, output = short_run
     raw = json.loads((output / "bench.json").read_text(encoding="utf-8"))
     measured = {(r["config"], r["scenario"]): r for r in raw["results"]}
-    every = ("health-2", "health-16", "miss-2", "miss-16", "hit-16", "batch-16")
+    every = ("health-2", "health-16", "hit-2", "hit-16", "miss-2", "miss-16", "batch-16")
     assert {("gevent", s) for s in every} <= set(measured)
     assert {("fastapi", s) for s in ("health-2", "health-16", "miss-2", "miss-16")} <= set(measured)
     for result in raw["results"]:
@@ -78,7 +80,10 @@ def test_short_run_measures_every_scenario_without_errors_and_with_real_cache_mi
     for scenario in ("miss-2", "miss-16"):  # pacientes nunca vistos: ningún acierto de caché
         result = measured[("gevent", scenario)]
         assert result["cache_hit"] == 0 and result["cache_miss"] == result["requests"], result
-    assert measured[("gevent", "hit-16")]["cache_hit"] > 0
+    for scenario in ("hit-2", "hit-16"):  # la paciente repetida: sale de la caché
+        assert measured[("gevent", scenario)]["cache_hit"] > 0
+    shares = measured[("gevent", "miss-2")]["worker_cpu"]  # el reparto entre los 2 workers, en %
+    assert len(shares) == 2 and abs(sum(shares) - 100) < 0.01
     assert set(raw["slow_clients"]["gevent"]) == {"health", "predict"}
     assert set(raw["floor_us"]["engines"]) == {"onnx", "sklearn"}
     assert (output / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -95,7 +100,10 @@ def test_short_run_report_has_the_rows_in_spanish(short_run):
     assert re.search(r"\| núcleos \| \d+ \|", report)
     assert re.search(rf"\| gevent \| /v1/predict, caché fallada, 2 conexiones \| {SPANISH_NUMBER} \|", report)
     assert re.search(rf"\| fastapi \| /v1/predict, caché fallada, 16 conexiones \| {SPANISH_NUMBER} \|", report)
-    assert re.search(rf"p99 de /v1/predict, 2 conexiones ≤ 2,50 ms \| {SPANISH_NUMBER} ms \| (sí|\*\*no\*\*) \|",
+    assert re.search(rf"p99 de /v1/predict, 2 conexiones ≤ 2,00 ms \| {SPANISH_NUMBER} ms \| (sí|\*\*no\*\*) \|",
+                     report)
+    verdict = r"(sí|\*\*no\*\*)"
+    assert re.search(rf"caché fallada ÷ acierto de caché, 2 conexiones ≥ 0,90 \| {SPANISH_NUMBER} \| {verdict} \|",
                      report)
     assert re.search(rf"\| ONNX Runtime \(grafo ONNX\) \| {SPANISH_NUMBER} \| {SPANISH_NUMBER} \|", report)
     assert re.search(rf"\| gevent \| ({SPANISH_NUMBER} ms|> 5 s \(bloqueado\)) \|", report)

@@ -16,15 +16,17 @@ import time
 from contextlib import ExitStack
 from importlib import metadata
 
-from diabetes_api.model import ModelError, live_version_dir, read_card
+from workshop.modelfiles import ModelError, live_version_dir, read_card
+from workshop.spanish import number
 
 from .floor import measure_floor
 from .load import LoadError, LoadSettings, run_wrk, slow_clients, summarize, wrk_version
 from .patients import write_body_files
-from .report import console_line, number, scenario_label, seconds, write_all
-from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, ROOT, SCENARIOS, running
+from .report import console_line, scenario_label, seconds, write_all
+from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, ROOT, SCENARIOS, running, worker_cpu
 
 SLOW_CLIENTS, SLOW_LIMIT = 100, 5.0
+SETTLE = 0.5  # segundos de pausa antes de cada medida
 PACKAGES = ("Flask", "gunicorn", "gevent", "onnxruntime", "scikit-learn", "numpy", "fastapi", "uvicorn", "pydantic")
 
 
@@ -66,6 +68,13 @@ def environment():
             "carga media al empezar (1 min)": number(os.getloadavg()[0], 2)}
 
 
+def cpu_shares(before, after):
+    """El reparto (%) entre workers del tiempo de CPU gastado entre dos lecturas de `worker_cpu`."""
+    used = [after.get(pid, 0.0) - spent for pid, spent in before.items()]
+    total = sum(used)
+    return sorted((100 * value / total for value in used), reverse=True) if total > 0 else []
+
+
 def bench_all(configs, settings, bodies, folder, patient):
     """Arranca todas las configuraciones a la vez y las mide por turnos, escenario a escenario.
 
@@ -74,10 +83,10 @@ def bench_all(configs, settings, bodies, folder, patient):
     """
     results, slow = [], {}
     with ExitStack() as stack:
-        urls = {}
+        urls, masters = {}, {}
         for config in configs:
             print(f"Arrancando {config.name}: {config.description}", flush=True)
-            urls[config.name] = stack.enter_context(running(config, folder))
+            urls[config.name], masters[config.name] = stack.enter_context(running(config, folder))
         for config in configs:  # calentamiento con el paciente repetido (queda en la caché de cada worker)
             run_wrk(urls[config.name] + "/v1/predict", settings, 16, bodies["hit"], seconds=1)
         offsets = dict.fromkeys(urls, 0)
@@ -87,11 +96,15 @@ def bench_all(configs, settings, bodies, folder, patient):
                 print(f"== {scenario_label(key)}", flush=True)
             for config in measured:
                 # Cada medida de caché fallada empieza donde acabó la anterior: pacientes nunca vistos.
+                # Que el servidor cierre antes las conexiones de la medida anterior: mientras las cuenta
+                # como abiertas, el reparto entre workers (gunicorn.conf.py) no ve quién está libre.
+                time.sleep(SETTLE)
+                before = worker_cpu(masters[config.name])
                 raw = run_wrk(urls[config.name] + path, settings, connections, bodies.get(body),
                               offset=offsets[config.name])
                 if body == "miss":
                     offsets[config.name] = raw["next_offset"]
-                summary = summarize(raw, items)
+                summary = {**summarize(raw, items), "worker_cpu": cpu_shares(before, worker_cpu(masters[config.name]))}
                 results.append({"config": config.name, "scenario": key, "connections": connections, **summary})
                 print(console_line(config.name, summary, key.startswith("batch")), flush=True)
         for config in (config for config in configs if config.slow_clients):
@@ -129,7 +142,7 @@ def main():
         print(f"  {name}: {number(values['one'], 1)} µs con 1 fila; {number(values['batch_row'], 2)} µs por fila "
               "en un lote de 100", flush=True)
     env["carga media al terminar (1 min)"] = number(os.getloadavg()[0], 2)
-    env["duración del benchmark"] = f"{number(time.monotonic() - started)} s"
+    env["duración del benchmark"] = f"{number(time.monotonic() - started, 0)} s"
     output = os.environ.get("BENCH_OUTPUT") or ROOT / "results"
     table, chart = write_all(output, env, settings, results, slow, floor, SLOW_LIMIT)
     print(f"Tabla: {table}\nGráfico: {chart}\nDuración: {env['duración del benchmark']}")

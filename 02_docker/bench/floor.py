@@ -4,7 +4,7 @@ Se mide con timeit en TIEMPO DE CPU del proceso (time.process_time), el mejor de
 ~0,1 s, en microsegundos por llamada: lo que gasta el código no cambia si la máquina está ocupada
 con otros programas (el tiempo de reloj, sí). Se mide:
 - los dos motores, ONNX Runtime y `predict_proba` de scikit-learn, con 1 fila y con un lote;
-- lo que la API hace en cada petición: validar, JSON, X-Request-ID, contadores, la línea de log;
+- lo que la API hace en cada petición: validar, JSON, predecir, X-Request-ID, la línea de log;
 - la app Flask entera llamada como la llama gunicorn (WSGI, sin red), tal cual y quitando una
   pieza cada vez (el log, CORS, los ganchos de observabilidad): la diferencia es lo que cuesta.
 """
@@ -12,18 +12,15 @@ con otros programas (el tiempo de reloj, sí). Se mide:
 import io
 import json
 import logging
-import threading
 import time
 import timeit
-import uuid
-from collections import Counter
 
 import numpy as np
 from werkzeug.test import EnvironBuilder
 
 from diabetes_api import create_app
 from diabetes_api.model import load_model
-from diabetes_api.observability import finish_request, start_request
+from diabetes_api.observability import finish_request, new_request_id, start_request
 from diabetes_api.predict import FeatureValidator
 
 from .servers import BATCH_SIZE, HEALTH_PATH
@@ -112,12 +109,7 @@ def pieces(patient):
     body = json.dumps(patient)
     answer = {"prediction": 0, "label": "Riesgo bajo de diabetes", "probability": 0.123456,
               "model_version": service.model.version}
-    counts, lock = Counter(), threading.Lock()
     row = service.validator.one(patient)
-
-    def count():
-        with lock:
-            counts[200] += 1
 
     def log_line():
         access_log.info("request_id=%s method=%s path=%s status=%d latency_ms=%.2f cache=%s model_version=%s",
@@ -134,8 +126,7 @@ def pieces(patient):
          microseconds(lambda: (json.loads(body), json.dumps(answer, ensure_ascii=False)))),
         ("predecir 1 fila ya validada con ONNX, sin caché (Model.predict_rows)",
          microseconds(lambda: service.model.predict_rows([row]))),
-        ("X-Request-ID nuevo (uuid4().hex)", microseconds(lambda: uuid.uuid4().hex)),
-        ("contadores por estado (Counter con un Lock)", microseconds(count)),
+        ("X-Request-ID nuevo (new_request_id)", microseconds(new_request_id)),
         ("una línea de log (logging con fecha, a memoria)", microseconds(log_line)),
     ]
 

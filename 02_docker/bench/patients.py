@@ -1,42 +1,26 @@
-"""Pacientes válidos y distintos, generados con los rangos de la ficha del modelo.
+"""Los cuerpos de las peticiones del benchmark, hechos con la ficha del modelo.
 
-La lista de variables sale SOLO de `model.json`. Los cuerpos se escriben en archivos
-(un JSON por línea) que lee el script de wrk (`post.lua`).
+Las pacientes salen de `workshop.patients` (la lista de variables, SOLO de `model.json`). Los cuerpos
+se escriben en archivos (un JSON por línea) que lee el script de wrk (`post.lua`).
 """
 
 import json
-import random
 from pathlib import Path
 
-
-def random_value(feature, rng):
-    """Un valor dentro de [min, max]: entero o con dos decimales, según el tipo."""
-    low, high = feature["min"], feature["max"]
-    if feature["type"] == "integer":
-        return rng.randint(int(low), int(high))
-    return round(rng.uniform(low, high), 2)
+from workshop.patients import example_patient, random_patients
 
 
 def distinct_patients(features, count, seed=0):
-    """`count` pacientes distintos entre sí (para que ninguno salga de la caché)."""
-    rng = random.Random(seed)
+    """`count` pacientes distintas entre sí (ninguna sale de la caché): las de `random_patients` sin repetidas."""
     seen, patients = set(), []
     while len(patients) < count:
-        patient = {feature["name"]: random_value(feature, rng) for feature in features}
-        key = tuple(patient.values())
-        if key not in seen:
-            seen.add(key)
-            patients.append(patient)
+        for patient in random_patients(features, count - len(patients), seed):
+            key = tuple(patient.values())
+            if key not in seen:
+                seen.add(key)
+                patients.append(patient)
+        seed += 1000  # si hubo repetidas (casi imposible), otra tanda con otra semilla
     return patients
-
-
-def typical_patient(features):
-    """Un paciente fijo, el del centro de cada rango: el que se repite para medir la caché."""
-    patient = {}
-    for feature in features:
-        middle = (feature["min"] + feature["max"]) / 2
-        patient[feature["name"]] = int(middle) if feature["type"] == "integer" else round(middle, 2)
-    return patient
 
 
 def write_lines(path, bodies):
@@ -54,6 +38,7 @@ def write_body_files(card, folder, single_count, batch_size, batch_count):
     batches = [{"instances": batch_patients[i:i + batch_size]} for i in range(0, len(batch_patients), batch_size)]
     return {
         "miss": write_lines(folder / "distintos.jsonl", singles),
-        "hit": write_lines(folder / "repetido.jsonl", [typical_patient(features)]),
+        # La paciente que se repite para medir la caché: la de ejemplo del taller, la misma en cada petición.
+        "hit": write_lines(folder / "repetido.jsonl", [example_patient(card)]),
         "batch": write_lines(folder / "lotes.jsonl", batches),
     }

@@ -6,7 +6,6 @@ Funciona en Linux y en macOS: nada de /proc; los procesos se vigilan con psutil.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,25 +14,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-import requests
 
-from diabetes_api.settings import root, shared
+from serving.launch import GUNICORN_CONF
+from serving.launch import command as gunicorn_command
+from workshop.processes import free_port, http_ok, stop
+from workshop.settings import root, shared
 
 ROOT = root()
 HEALTH_PATH = shared("HEALTH_PATH")
-GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"
-APP = "diabetes_api:create_app()"
 # Ajustes del servidor que NO se heredan del entorno de quien lanza el benchmark: «tal cual» es
 # gunicorn.conf.py con sus valores por defecto, aunque la terminal tenga, p. ej., WEB_CONCURRENCY=4.
-TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_LEVEL", "MAX_BATCH", "PIDFILE")
+TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_LEVEL", "MAX_BATCH", "PIDFILE",
+          "API_KEY", "CORS_ORIGINS", "PROXY_HOPS", "RATE_LIMIT", "RATE_LIMIT_STORAGE", "MAX_IN_FLIGHT", "MAX_LAG_MS",
+          "BODY_TIMEOUT", "PROMETHEUS_MULTIPROC_DIR")
 
 # Escenarios: (clave, ruta, archivo de cuerpos, conexiones, predicciones por petición).
 LOW, HIGH = 2, 16
 BATCH_SIZE = 100
-# En este orden: el acierto de caché va antes que las cachés falladas, que vacían la LRU.
+# En este orden: los aciertos de caché van antes que las cachés falladas, que vacían la LRU.
 SCENARIOS = {
     f"health-{LOW}": (HEALTH_PATH, None, LOW, 1),
     f"health-{HIGH}": (HEALTH_PATH, None, HIGH, 1),
+    f"hit-{LOW}": ("/v1/predict", "hit", LOW, 1),
     f"hit-{HIGH}": ("/v1/predict", "hit", HIGH, 1),
     f"miss-{LOW}": ("/v1/predict", "miss", LOW, 1),
     f"miss-{HIGH}": ("/v1/predict", "miss", HIGH, 1),
@@ -57,7 +59,8 @@ class ServerConfig:
 
 
 CONFIGS = [
-    ServerConfig("gevent", "gunicorn.conf.py tal cual: gevent, 2 workers, keep-alive 2 s, ONNX, log de accesos",
+    ServerConfig("gevent", "gunicorn.conf.py tal cual: gevent, 2 workers, keep-alive 2 s, reparto de conexiones, "
+                 "ONNX, log de accesos",
                  EVERY, slow_clients=True),
     ServerConfig("gevent-sklearn", "igual, con el pipeline de scikit-learn (MODEL_RUNTIME=sklearn)",
                  (*BASIC, f"batch-{HIGH}"), {"MODEL_RUNTIME": "sklearn"}),
@@ -69,6 +72,9 @@ CONFIGS = [
                  BASIC, {"GUNICORN_WORKER_CLASS": "sync"}, slow_clients=True),
     ServerConfig("fastapi", "referencia: FastAPI + uvicorn, 2 workers, endpoint def con pydantic, "
                  "scikit-learn, sin log de accesos", (f"health-{LOW}", *BASIC), reference=True),
+    ServerConfig("gevent-sin-reparto", "igual que gevent, sin repartir las conexiones nuevas entre workers "
+                 "(GUNICORN_FAIR_ACCEPT=0)", (f"health-{LOW}", f"hit-{LOW}", f"miss-{LOW}"),
+                 {"GUNICORN_FAIR_ACCEPT": "0"}, default=False),
     ServerConfig("gevent-sin-turnos", "igual que gevent, sin ceder el turno tras cada respuesta (GUNICORN_YIELD=0)",
                  (f"health-{LOW}", *BASIC), {"GUNICORN_YIELD": "0"}),
 ]
@@ -76,18 +82,10 @@ CONFIGS = [
 CI_CONFIGS = ("gevent", "fastapi")
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def command(config, port):
     if config.reference:
         return [sys.executable, "-m", "bench.reference", "--port", str(port), "--workers", str(config.workers)]
-    return [sys.executable, "-m", "gunicorn", "--config", config.conf, "--bind", f"127.0.0.1:{port}", APP]
+    return gunicorn_command(port, conf=config.conf)
 
 
 def server_env(config, folder):
@@ -95,6 +93,15 @@ def server_env(config, folder):
            if name not in TUNING and not name.startswith("GUNICORN_")}
     # Cada servidor, su propio archivo de PID: no pisa el de `make app` ni el de otro servidor.
     return {**env, "PIDFILE": str(Path(folder) / f"{config.name}.pid"), **config.env}
+
+
+def worker_cpu(master):
+    """{PID: segundos de CPU} de cada worker del maestro `master` (psutil: Linux y macOS, sin /proc)."""
+    try:
+        workers = psutil.Process(master.pid).children()
+    except psutil.Error:
+        return {}
+    return {worker.pid: cpu_seconds([worker]) for worker in workers}
 
 
 def cpu_seconds(processes):
@@ -120,10 +127,7 @@ def wait_ready(base_url, process, config, timeout=90.0):
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{config.name} terminó al arrancar (código {process.returncode}); mira su log.")
-        try:
-            healthy = requests.get(base_url + HEALTH_PATH, timeout=2).status_code == 200
-        except requests.RequestException:
-            healthy = False
+        healthy = http_ok(base_url + HEALTH_PATH, timeout=2)
         try:
             children = parent.children()
         except psutil.Error:
@@ -136,40 +140,21 @@ def wait_ready(base_url, process, config, timeout=90.0):
     raise TimeoutError(f"{config.name} no quedó listo en {timeout:.0f} s")
 
 
-def stop(process, timeout=15.0):
-    """SIGTERM al PID que arrancamos; SIGKILL si no termina a tiempo. Después, sus hijos que queden."""
-    try:
-        children = psutil.Process(process.pid).children(recursive=True)
-    except psutil.Error:
-        children = []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    for child in children:  # por su PID, nunca por nombre
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
-
-
 @contextmanager
 def running(config, folder):
-    """Arranca la configuración en 127.0.0.1, espera a que esté lista y la para al salir."""
+    """Arranca la configuración en 127.0.0.1, espera a que esté lista y la para al salir. Da (url, proceso)."""
     port = free_port()
     log_path = Path(folder) / f"{config.name}.log"
     with open(log_path, "wb") as log:
+        # Sesión propia: workshop.processes.stop para al maestro y a sus workers por su grupo.
         process = subprocess.Popen(command(config, port), cwd=ROOT, env=server_env(config, folder),
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_ready(base_url, process, config)
-        yield base_url
+        yield base_url, process
     except Exception:
         print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
     finally:
-        stop(process)
+        stop(process, timeout=15.0)
