@@ -125,3 +125,9 @@ def test_validation_errors_are_capped_at_20_with_a_count(client):
     assert response.status_code == 422
     assert len(error["details"]) == 20 and error["total_details"] > 20
     assert len(response.get_data()) < 10_000
+
+
+def test_without_an_origin_header_there_is_no_cors_answer(client):
+    """curl y la propia app (mismo origen) no mandan Origin: nada de CORS (ni Vary: Origin)."""
+    response = client.get(HEALTH_PATH)
+    assert "Access-Control-Allow-Origin" not in response.headers and "Origin" not in response.headers.get("Vary", "")

@@ -98,5 +98,6 @@ def init_app(app):
     if app.config["CORS_ORIGINS"]:
         from flask_cors import CORS
 
+        # always_send=False: sin cabecera Origin (curl, la propia app) no hay nada que decir ni que calcular.
         CORS(app, origins=app.config["CORS_ORIGINS"], allow_headers=["Content-Type", "Authorization"],
-             expose_headers=["X-Request-ID", "X-Model-Version"])
+             expose_headers=["X-Request-ID", "X-Model-Version"], always_send=False)
