@@ -56,7 +56,8 @@ def versions_dir(root):
 
 def version_dir(root, version):
     if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
-        raise VersionError(f"«{version}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
+        shown = str(version).encode("unicode_escape").decode("ascii")[:80]  # un salto de línea, visible: «\\n»
+        raise VersionError(f"«{shown}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
     return versions_dir(root) / version
 
 

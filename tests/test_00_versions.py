@@ -107,7 +107,8 @@ def test_publish_checks_the_version_and_moves_the_pointer(root, capsys):
 
 
 @pytest.mark.parametrize(("name", "message"), [("v-ffffffffffff", "no existe la versión"),
-                                               ("../../etc", "no es un nombre de versión válido")])
+                                               ("../../etc", "no es un nombre de versión válido"),
+                                               (NAMES[2] + "\n", "no es un nombre de versión válido")])
 def test_publish_refuses_an_unknown_or_invalid_version_in_one_sentence(root, capsys, name, message):
     before = (root / "live.json").read_bytes()
     code, _, error = cli(root, "publish", name, capsys=capsys)
@@ -123,6 +124,28 @@ def test_publish_refuses_a_broken_version(root, capsys):
     assert code == 1 and f"la versión {NAMES[2]} no se puede servir" in error and "sha256" in error
     assert_one_spanish_sentence(error)
     assert (root / "live.json").read_bytes() == before
+
+
+def test_publish_refuses_a_version_folder_that_is_a_symlink(root, capsys, tmp_path):
+    (root / "versions" / "v-enlace").symlink_to(root / "versions" / NAMES[2], target_is_directory=True)
+    before = (root / "live.json").read_bytes()
+    code, _, error = cli(root, "publish", "v-enlace", capsys=capsys)
+    assert code == 1 and "enlace simbólico" in error
+    assert (root / "live.json").read_bytes() == before
+
+
+def test_publish_verifies_the_onnx_and_never_unpickles_the_joblib(root, capsys, monkeypatch):
+    """Solo se sirve ONNX: publicar no carga el pickle (cargarlo ejecuta código), aunque esté dañado."""
+    import joblib
+
+    loaded = []
+    monkeypatch.setattr(joblib, "load", lambda *args, **kwargs: loaded.append(args))
+    path = root / "versions" / NAMES[2] / "model.joblib"
+    path.chmod(0o644)
+    path.write_bytes(b"un pickle que nadie debe abrir")
+    code, out, error = cli(root, "publish", NAMES[2], capsys=capsys)
+    assert code == 0, error
+    assert loaded == [] and pointer(root)["version"] == NAMES[2]
 
 
 # ------------------------------------------------------------------ rollback

@@ -220,3 +220,14 @@ def test_onnx_and_sklearn_agree_within_the_recorded_tolerance(served_model_dir, 
     for a, b in zip(onnx, sklearn, strict=True):
         if abs(b["probability"] - card["threshold"]) > tolerance + 1e-6:  # lejos del umbral, la misma decisión
             assert a["prediction"] == b["prediction"]
+
+
+def test_the_pointer_cannot_name_a_symlink_or_a_version_with_a_trailing_newline(fresh_model_dir, card):
+    versions = fresh_model_dir / "versions"
+    (versions / "v-enlace").symlink_to(versions / card["version"], target_is_directory=True)
+    publish(fresh_model_dir, "v-enlace")
+    with pytest.raises(ModelError, match="enlace"):
+        live_version_dir(fresh_model_dir)
+    publish(fresh_model_dir, card["version"] + "\n")
+    with pytest.raises(ModelError, match="dañado"):
+        live_version_dir(fresh_model_dir)
