@@ -1,5 +1,12 @@
 # Taller: despliegue de modelos de Machine Learning en producción.
-# `make` (o `make help`) lista los objetivos. Cada etapa usa lo que construye la anterior.
+# `make` (o `make help`) lista los objetivos por secciones, en el orden del taller. Cada etapa usa
+# lo que construye la anterior.
+#
+# Cómo se escribe la ayuda (la lee `make help`, en el orden de este archivo):
+#   ##@ Sección                         empieza una sección
+#   objetivo: requisitos ## Descripción un objetivo de la sección (la línea de ayuda cabe en 80 columnas:
+#                                       los detalles van en comentarios encima del objetivo)
+#   ##> objetivo ## Descripción         repite en «Para empezar» un objetivo definido en otra sección
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -20,31 +27,58 @@ STAMP_DEV := $(VENV)/.instalado-dev
 WHEELS := wheels
 PIP_FROM = $(if $(wildcard $(WHEELS)/*.whl),--no-index --find-links $(WHEELS))
 
-.PHONY: help setup setup-dev model demo-0 notebook demo test lint clean
+# Fragmentos de órdenes que se repiten en varios objetivos.
+# Ctrl+C (código 130) es la forma normal de parar una demo: make no lo cuenta como error.
+CTRL_C_OK = || [ $$? -eq 130 ]
+# La API con gunicorn en 127.0.0.1:$(PORT) mientras dura una orden (mobile_client/serve_api.py).
+SERVE_API = PORT=$(PORT) $(PY) mobile_client/serve_api.py
+# El cliente de línea de órdenes con las pacientes de ejemplo (mobile_client/pacientes.csv).
+CLIENT_DEMO = $(PY) mobile_client/cliente.py --demo
+# Entrena la receta de referencia y la publica (reutiliza la versión si la receta no cambió).
+TRAIN_AND_PUBLISH = $(PY) 00_intro/train.py --publish
+NBCONVERT = $(PY) -m jupyter nbconvert
+PYTEST = $(PY) -m pytest
 
-help: ## Muestra esta ayuda
-	@echo "Objetivos disponibles (make <objetivo>):"
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+##@ Para empezar
 
-# ---------------------------------------------------------------- Antes del taller
+# La demo completa: prepara el entorno, entrena y publica el modelo, sirve la API con gunicorn (en un
+# contenedor si hay motor Docker; si no, en este equipo), el cliente predice las pacientes de ejemplo
+# y la API sigue sirviendo la app web hasta Ctrl+C, que para solo lo que arrancó la demo.
+DEMO_DOCKER = --start-with "$(MAKE) --no-print-directory docker-run" --stop-with "$(MAKE) --no-print-directory docker-stop"
 
-.PHONY: check wheels
+.PHONY: demo
 
-check: ## Antes del taller: comprueba este equipo (Python ≥ 3.11 con venv, make, puertos; Docker y wrk opcionales)
-	@$(PYTHON) 00_intro/check_machine.py
+demo: demo-0 ## La demo completa: entrena, sirve la API y predice
+	@if $(DOCKER) info >/dev/null 2>&1; then echo "Docker responde: la API se servirá en un contenedor."; \
+		start='$(DEMO_DOCKER)'; \
+	else echo "No hay motor Docker: la API se servirá con gunicorn en este equipo."; start=; fi; \
+	eval $(SERVE_API) --keep --app-url "$$start" -- $(CLIENT_DEMO) $(CTRL_C_OK)
 
-wheels: ## Antes del taller, con buena red: descarga en wheels/ todo lo de la demo para instalar sin red
+##> test ## Ejecuta todas las pruebas (lo mismo que CI)
+##> check ## Antes del taller: qué le falta a este equipo
+
+##@ Antes del taller
+
+.PHONY: check wheels setup setup-dev
+
+# Obligatorio: Python ≥ 3.11 con venv, make y los puertos del taller libres. Opcional: Docker
+# (etapas 02-03) y wrk (make bench). Usa solo el Python del sistema: funciona antes de `make setup`.
+check: ## Comprueba este equipo: Python, make, puertos, Docker
+	@$(PYTHON) -m workshop.check_machine
+
+# Con buena red, antes del taller: descarga en wheels/ todo lo de la demo; `make setup` lo usará sin red.
+wheels: ## Con buena red: descarga en wheels/ lo de la demo
 	@mkdir -p $(WHEELS)
 	$(PYTHON) -m pip download --quiet --dest $(WHEELS) -r requirements/train.txt
 	@echo "Listo: $$(ls $(WHEELS) | wc -l) paquetes en $(WHEELS)/. 'make setup' los usará sin conectarse."
 	@echo "Para las pruebas también: $(PYTHON) -m pip download --dest $(WHEELS) -r requirements/dev.txt"
 
-# ---------------------------------------------------------------- Etapa 00
+# Crea .venv (hace falta Python ≥ 3.11 con venv) e instala, con las versiones fijadas en
+# requirements/train.txt, lo de servir y entrenar; después, este proyecto en modo editable.
+setup: $(STAMP) ## Crea .venv e instala lo de la demo (servir y entrenar)
 
-setup: $(STAMP) ## Crea .venv e instala lo que necesita la demo (servir + entrenar), versiones fijadas
-
-setup-dev: $(STAMP_DEV) ## Añade a .venv lo de desarrollo: pruebas, navegador, cuaderno, linters, AWS
+# Pruebas, navegador, cuaderno, linters, AWS y la etapa 04 (requirements/dev.txt).
+setup-dev: $(STAMP_DEV) ## Añade a .venv lo de desarrollo (pruebas, cuaderno, AWS…)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -66,68 +100,58 @@ $(STAMP_DEV): requirements/dev.txt $(STAMP)
 	$(PY) -m pip install --quiet $(PIP_FROM) -r requirements/dev.txt
 	@touch $@
 
+##@ Etapa 00 · el modelo
+
 # El modelo: versiones inmutables en $(MODEL_DIR)/versions/<versión>/ y el puntero publicado
 # $(MODEL_DIR)/live.json. `make model` entrena la receta de referencia (los datos del taller, semilla 42)
-# y la PUBLICA; si la receta no cambió, reutiliza su versión (tarda un par de segundos). Cualquier otro
-# entrenamiento (p. ej. `$(PY) -m diabetes_model.train --seed 7`) queda sin publicar salvo --publish.
-.PHONY: versions publish rollback reload notebook-refresh lab
+# y la PUBLICA; si la receta no cambió, reutiliza su versión (tarda un par de segundos). También sirve
+# para volver a la de referencia tras un experimento. Cualquier otro entrenamiento
+# (p. ej. `$(PY) -m diabetes_model.train --seed 7`) queda sin publicar salvo --publish.
+.PHONY: model demo-0 versions publish rollback notebook lab
 
-model: $(STAMP) ## Etapa 00: entrena la receta de referencia (si cambió) y la publica (también tras un experimento)
-	$(PY) 00_intro/train.py --publish
+model: $(STAMP) ## Entrena la receta de referencia (si cambió) y la publica
+	$(TRAIN_AND_PUBLISH)
 
 # Lo que necesitan las demás etapas: una versión publicada. Solo entrena si todavía no hay ninguna.
 $(MODEL): | $(STAMP)
-	$(PY) 00_intro/train.py --publish
+	$(TRAIN_AND_PUBLISH)
 
-demo-0: $(MODEL) ## Etapa 00: entrena y publica (si no hay modelo publicado) y resume la ficha de la versión viva
+demo-0: $(MODEL) ## Entrena si no hay modelo y resume la versión viva
 	@$(PY) -m diabetes_model.summary
 
-versions: | $(STAMP) ## Versiones del modelo: fecha, ROC AUC, cuál está publicada y cuál es la anterior
+versions: | $(STAMP) ## Versiones: fecha, ROC AUC, la publicada y la anterior
 	@$(PY) -m diabetes_model.versions list
 
-publish: | $(STAMP) ## Comprueba y publica una versión ya entrenada: make publish VERSION=v-…
+publish: | $(STAMP) ## Comprueba y publica una versión (VERSION=v-…)
 	@test -n "$(VERSION)" || { echo "Error: indica la versión: make publish VERSION=v-… (las lista make versions)." >&2; exit 2; }
 	@$(PY) -m diabetes_model.versions publish "$(VERSION)"
 
-rollback: | $(STAMP) ## Vuelve a la versión anterior (o a VERSION=v-…), comprobándola antes
+# Vuelve a la versión anterior (o a VERSION=v-…), comprobándola antes de publicarla.
+rollback: | $(STAMP) ## Vuelve a la versión anterior (o a VERSION=v-…)
 	@$(PY) -m diabetes_model.versions rollback $(if $(VERSION),"$(VERSION)")
 
-reload: | $(STAMP) ## Comprueba la versión publicada y avisa (SIGHUP) al gunicorn de este equipo para servirla
-	@$(PY) -m diabetes_model.versions reload
-
-notebook: $(STAMP_DEV) ## Ejecuta el cuaderno de la etapa 00 y deja el resultado en results/ (no cambia el versionado)
+# Deja results/exploracion.ipynb y results/exploracion.html; no cambia el versionado del modelo.
+notebook: $(STAMP_DEV) ## Ejecuta el cuaderno y deja el resultado en results/
 	@mkdir -p results
-	$(PY) -m jupyter nbconvert --to notebook --execute 00_intro/exploracion.ipynb --output-dir results --output exploracion.ipynb
-	$(PY) -m jupyter nbconvert --to html results/exploracion.ipynb --output-dir results
+	$(NBCONVERT) --to notebook --execute 00_intro/exploracion.ipynb --output-dir results --output exploracion.ipynb
+	$(NBCONVERT) --to html results/exploracion.ipynb --output-dir results
 	@echo "Listo: results/exploracion.ipynb y results/exploracion.html (ábrelo en el navegador)."
 
-notebook-refresh: $(STAMP_DEV) ## Mantenedor: ejecuta el cuaderno y guarda sus salidas en el archivo versionado
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace 00_intro/exploracion.ipynb
-	$(PY) -m nbstripout --keep-output 00_intro/exploracion.ipynb
-
-# JupyterLab se niega a correr como root sin --allow-root (contenedores, máquinas de CI): se añade solo entonces.
-lab: $(STAMP_DEV) ## Abre el cuaderno de la etapa 00 en JupyterLab (solo en 127.0.0.1; Ctrl+C para parar)
+# Solo en 127.0.0.1. JupyterLab se niega a correr como root sin --allow-root (contenedores, máquinas de CI): se añade solo entonces.
+lab: $(STAMP_DEV) ## Abre el cuaderno en JupyterLab (Ctrl+C para parar)
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) 00_intro/exploracion.ipynb
 
-
-test: $(STAMP_DEV) $(MODEL) ## Ejecuta todas las pruebas
-	$(PY) -m pytest
-
-lint: $(STAMP_DEV) ## Revisa el estilo del código con ruff
-	$(PY) -m ruff check .
-
-clean: ## Borra lo generado (modelo, resultados, cachés); conserva .venv
-	rm -rf $(MODEL_DIR) results test-artifacts .pytest_cache .ruff_cache .hypothesis
-	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
-
-# ---------------------------------------------------------------- Etapa 01
+##@ Etapa 01 · API con Flask
 
 .PHONY: demo-1
 
-demo-1: $(MODEL) ## Etapa 01: API Flask en modo desarrollo (127.0.0.1, puerto DEV_PORT = 5001) y un curl listo para pegar
+# Servidor de desarrollo de Flask en 127.0.0.1, puerto DEV_PORT ($(DEV_PORT), de workshop.env), y un
+# curl con una paciente válida, listo para pegar en otra terminal.
+demo-1: $(MODEL) ## API Flask de desarrollo y un curl listo para pegar
 	@DEV_PORT=$(DEV_PORT) $(PY) -m diabetes_api.demo
 
-# ---------------------------------------------------------------- Etapa 02
+##@ Etapa 02 · Docker y gunicorn
+
 # Imagen Docker con gunicorn. Cada variable se puede cambiar al llamar, p. ej.:
 #   make docker-run DOCKER_NET="--network host"      make docker-build DOCKER_PLATFORM=
 DOCKER ?= docker
@@ -150,82 +174,56 @@ DOCKER_RUN_OPTS ?= --read-only --tmpfs /tmp --memory 512m
 DOCKER_REF = $(DOCKER_IMAGE):$(DOCKER_TAG)
 # Un curl de ejemplo con un paciente válido, generado desde la ficha del modelo.
 DOCKER_CURL = $(PY) -c 'import sys; from diabetes_api.demo import curl_command; \
-	from diabetes_api.model import live_version_dir, read_card; \
+	from workshop.modelfiles import live_version_dir, read_card; \
 	print(curl_command(sys.argv[1], read_card(live_version_dir())))' http://localhost:$(PORT)
+# Espera (máx. 60 s) a que Docker marque el contenedor como «healthy»; si no, muestra sus logs y falla.
+DOCKER_WAIT_HEALTHY = for _ in $$(seq 60); do \
+	status=$$($(DOCKER) inspect -f '{{.State.Health.Status}}' $(DOCKER_CONTAINER) 2>/dev/null); \
+	[ "$$status" = healthy ] && break; sleep 1; done; \
+	if [ "$$status" != healthy ]; then echo "El contenedor no está sano ($$status). Últimos logs:"; \
+	$(DOCKER) logs --tail 30 $(DOCKER_CONTAINER); exit 1; fi
+# Cómo probar la API que sirve el contenedor (copia y pega).
+DOCKER_TRY = echo "  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"; echo "  $$($(DOCKER_CURL))"
 
-.PHONY: demo-2 docker-build docker-run docker-stop
+.PHONY: demo-2 docker-build docker-run docker-stop reload
 
-docker-build: $(MODEL) ## Etapa 02: construye la imagen Docker (linux/amd64) con el modelo entrenado
+# Construye la imagen y sirve la API con gunicorn en un contenedor en primer plano (Ctrl+C para parar).
+# Al salir (también con Ctrl+C o si muere la terminal) se borra el contenedor: no queda ninguno huérfano.
+demo-2: docker-build ## Construye la imagen y sirve la API en Docker (Ctrl+C)
+	@echo; echo "Prueba la API desde otra terminal cuando veas «Listo en …» (copia y pega):"; echo
+	@$(DOCKER_TRY); echo
+	@trap '$(DOCKER) rm -f $(DOCKER_CONTAINER)-demo >/dev/null 2>&1' EXIT; \
+		$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF) \
+		$(CTRL_C_OK)
+
+# La imagen lleva el modelo publicado (make model) y la app web; por defecto, linux/amd64.
+docker-build: $(MODEL) ## Construye la imagen Docker con el modelo entrenado
 	$(DOCKER) build $(DOCKER_BUILD_NET) $(if $(DOCKER_PLATFORM),--platform $(DOCKER_PLATFORM)) \
 		--build-arg PORT=$(PORT) -f 02_docker/Dockerfile -t $(DOCKER_REF) .
 	@$(DOCKER) image ls $(DOCKER_REF)
 
-docker-run: docker-build ## Etapa 02: arranca el contenedor en segundo plano y espera a que esté sano
+docker-run: docker-build ## Arranca el contenedor en segundo plano, ya sano
 	@$(DOCKER) rm -f $(DOCKER_CONTAINER) >/dev/null 2>&1 || true
 	$(DOCKER) run -d --name $(DOCKER_CONTAINER) $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF)
 	@echo "Esperando a que Docker marque el contenedor como «healthy» (máx. 60 s)…"
-	@for _ in $$(seq 60); do \
-		status=$$($(DOCKER) inspect -f '{{.State.Health.Status}}' $(DOCKER_CONTAINER) 2>/dev/null); \
-		[ "$$status" = healthy ] && break; sleep 1; done; \
-	if [ "$$status" != healthy ]; then echo "El contenedor no está sano ($$status). Últimos logs:"; \
-		$(DOCKER) logs --tail 30 $(DOCKER_CONTAINER); exit 1; fi
-	@echo "Listo. Prueba:  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"
-	@echo "  $$($(DOCKER_CURL))"
+	@$(DOCKER_WAIT_HEALTHY)
+	@echo "Listo. Prueba:"; $(DOCKER_TRY)
 	@echo "Logs: docker logs -f $(DOCKER_CONTAINER) · Parar: make docker-stop"
 
-docker-stop: ## Etapa 02: para (SIGTERM, salida ordenada) y borra el contenedor de docker-run
+# SIGTERM: gunicorn termina las peticiones en curso y sale con orden; después se borra el contenedor.
+docker-stop: ## Para y borra el contenedor de docker-run
 	@if $(DOCKER) container inspect $(DOCKER_CONTAINER) >/dev/null 2>&1; then \
 		$(DOCKER) stop $(DOCKER_CONTAINER) >/dev/null && $(DOCKER) rm $(DOCKER_CONTAINER) >/dev/null \
 		&& echo "Contenedor $(DOCKER_CONTAINER) parado y borrado."; \
 	else echo "No hay ningún contenedor llamado $(DOCKER_CONTAINER)."; fi
 
-demo-2: docker-build ## Etapa 02: construye la imagen y sirve la API con gunicorn en Docker (Ctrl+C para parar)
-	@echo; echo "Prueba la API desde otra terminal cuando veas «Listo en …» (copia y pega):"; echo
-	@echo "  curl -s http://localhost:$(PORT)$(HEALTH_PATH)"
-	@echo "  $$($(DOCKER_CURL))"; echo
-	@# Al salir (también con Ctrl+C o si muere la terminal) se borra el contenedor: no queda ninguno huérfano.
-	@trap '$(DOCKER) rm -f $(DOCKER_CONTAINER)-demo >/dev/null 2>&1' EXIT; \
-		$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF) \
-		|| [ $$? -eq 130 ]
+# Comprueba la versión publicada y avisa (SIGHUP) al gunicorn de este equipo (el de PIDFILE) para que
+# la sirva: los workers se renuevan sin cortar peticiones.
+reload: | $(STAMP) ## Comprueba la versión publicada y recarga gunicorn
+	@$(PY) -m serving.reload
 
-# ---------------------------------------------------------------- Producción
-# Benchmark con wrk (sudo apt-get install wrk, o brew install wrk): cada configuración de servidor
-# en 127.0.0.1 y 5 s por medida (unos 3 min en total). La variante corta de CI (menos de 1 min):
-#   make bench BENCH_SECONDS=1 BENCH_CONFIGS=ci
-# Más opciones en 02_docker/bench/README.md. Resultados en results/ (bench.md y bench.png).
+##@ Etapa 03 · AWS Lightsail
 
-.PHONY: bench
-
-bench: $(MODEL) ## Producción: mide peticiones/s y latencia con wrk y escribe results/bench.md y results/bench.png
-	$(PY) -m bench
-
-# ---------------------------------------------------------------- Cliente móvil
-# La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no
-# responde ya (el PID del maestro queda en $(PIDFILE)) y, al acabar, para por su PID solo lo que
-# arrancó. Ctrl+C es la forma normal de parar `make app`: serve_api.py sale con 0 y make no da error.
-# Otro puerto: make app PORT=9000
-
-.PHONY: demo-client app
-
-demo-client: $(MODEL) ## Cliente móvil: arranca la API si hace falta, envía las pacientes de ejemplo y la para
-	@PORT=$(PORT) $(PY) mobile_client/serve_api.py -- $(PY) mobile_client/cliente.py --demo
-
-# La demo completa: con motor Docker, la API corre en un contenedor (docker-run); sin él, con
-# gunicorn en este equipo. Después, el cliente predice las pacientes de ejemplo y la API sigue
-# sirviendo la app web hasta Ctrl+C, que para solo lo que arrancó la demo.
-DEMO_DOCKER = --start-with "$(MAKE) --no-print-directory docker-run" --stop-with "$(MAKE) --no-print-directory docker-stop"
-
-demo: demo-0 ## La demo completa: prepara, entrena, sirve la API con gunicorn (en Docker si hay), predice y sirve la app
-	@if $(DOCKER) info >/dev/null 2>&1; then echo "Docker responde: la API se servirá en un contenedor."; \
-		start='$(DEMO_DOCKER)'; \
-	else echo "No hay motor Docker: la API se servirá con gunicorn en este equipo."; start=; fi; \
-	eval PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url "$$start" \
-		-- $(PY) mobile_client/cliente.py --demo || [ $$? -eq 130 ]
-
-app: $(MODEL) ## App web móvil: sirve la API con gunicorn y muestra la URL de la app (Ctrl+C para parar)
-	@PORT=$(PORT) $(PY) mobile_client/serve_api.py --keep --app-url --log -
-
-# ---------------------------------------------------------------- Etapa 03
 # AWS Lightsail con 03_lightsail/deploy.py (.venv/bin/python 03_lightsail/deploy.py --help). Región, nombre,
 # potencia y nodos: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, p. ej.
 #   LIGHTSAIL_POWER=micro make deploy-lightsail      make destroy-lightsail YES=1
@@ -236,10 +234,12 @@ LIGHTSAIL_IMAGE = $(if $(DOCKER_REF),--image $(DOCKER_REF))
 
 .PHONY: demo-3 deploy-lightsail destroy-lightsail lightsail-deployments lightsail-rollback
 
-demo-3: $(STAMP_DEV) ## Etapa 03: plan del despliegue en Lightsail, llamada a llamada, y su coste (sin cuenta de AWS)
+# El plan del despliegue, llamada a llamada, y su coste: sin cuenta de AWS.
+demo-3: $(STAMP_DEV) ## Plan del despliegue en Lightsail y su coste (sin AWS)
 	@$(LIGHTSAIL) plan $(LIGHTSAIL_IMAGE)
 
-deploy-lightsail: docker-build $(STAMP_DEV) ## Etapa 03: crea el servicio en Lightsail, sube la imagen, despliega y prueba (¡factura!)
+# Crea el servicio, sube la imagen, despliega y prueba. ¡Factura hasta que se borra!
+deploy-lightsail: docker-build $(STAMP_DEV) ## Crea el servicio y despliega la imagen (¡factura!)
 	@$(LIGHTSAIL) create || { status=$$?; [ $$status -eq 5 ] || exit $$status; \
 		echo "El servicio ya existe: se sube la imagen y se publica un despliegue nuevo."; }
 	$(LIGHTSAIL) push $(LIGHTSAIL_IMAGE)
@@ -247,16 +247,20 @@ deploy-lightsail: docker-build $(STAMP_DEV) ## Etapa 03: crea el servicio en Lig
 	$(LIGHTSAIL) smoke
 	@echo "AVISO: el servicio factura hasta que lo borres: make destroy-lightsail"
 
-destroy-lightsail: $(STAMP_DEV) ## Etapa 03: borra el servicio de Lightsail (pide confirmación) y comprueba que ya no existe
+# Pide confirmación (YES=1 para no preguntar) y comprueba que el servicio ya no existe.
+destroy-lightsail: $(STAMP_DEV) ## Borra el servicio de Lightsail (pide confirmación)
 	$(LIGHTSAIL) destroy $(if $(YES),--yes)
 
-lightsail-deployments: $(STAMP_DEV) ## Etapa 03: lista los despliegues del servicio (versión, estado, fecha, imágenes; * = activo)
+# Versión, estado, fecha e imágenes de cada despliegue; * marca el activo.
+lightsail-deployments: $(STAMP_DEV) ## Lista los despliegues del servicio (* = activo)
 	@$(LIGHTSAIL) deployments
 
-lightsail-rollback: $(STAMP_DEV) ## Etapa 03: vuelve a desplegar el despliegue anterior activo (o DEPLOYMENT=N)
+# Vuelve a desplegar el despliegue anterior que estuvo activo (o el número DEPLOYMENT=N).
+lightsail-rollback: $(STAMP_DEV) ## Vuelve al despliegue anterior (o a DEPLOYMENT=N)
 	$(LIGHTSAIL) rollback $(if $(DEPLOYMENT),--version $(DEPLOYMENT))
 
-# ---------------------------------------------------------------- Etapa 04
+##@ Etapa 04 · esquemas de integración
+
 # Tres esquemas de integración con el mismo modelo y las mismas pacientes: base de datos compartida
 # (por lotes), API REST y streaming (Redis Streams). `make demo-4` arranca en 127.0.0.1 redis-server,
 # la API con gunicorn, el trabajo por lotes y los consumidores, mide y para todo al acabar (también
@@ -268,5 +272,86 @@ lightsail-rollback: $(STAMP_DEV) ## Etapa 03: vuelve a desplegar el despliegue a
 
 .PHONY: demo-4
 
-demo-4: $(STAMP_DEV) $(MODEL) ## Etapa 04: base de datos, API REST y streaming con las mismas pacientes; la tabla de la charla, medida
-	@$(PY) -m schemes demo || [ $$? -eq 130 ]
+demo-4: $(STAMP_DEV) $(MODEL) ## Base de datos, API REST y streaming: la tabla, medida
+	@$(PY) -m schemes demo $(CTRL_C_OK)
+
+##@ App · cliente móvil
+
+# La API con gunicorn en 127.0.0.1:$(PORT). mobile_client/serve_api.py la arranca solo si no
+# responde ya (el PID del maestro queda en $(PIDFILE)), con WEB_DIR=mobile_client/web para servir
+# la app en /app/, y al acabar para por su PID solo lo que arrancó. Ctrl+C es la forma normal de
+# parar `make app`: serve_api.py sale con 0 y make no da error. Otro puerto: make app PORT=9000
+
+.PHONY: demo-client app web
+
+# Arranca la API si no responde ya, envía las pacientes de ejemplo y para solo lo que arrancó.
+demo-client: $(MODEL) ## Predice las pacientes de ejemplo (arranca la API)
+	@$(SERVE_API) -- $(CLIENT_DEMO)
+
+app: $(MODEL) ## Sirve la API y la app web móvil (Ctrl+C para parar)
+	@$(SERVE_API) --keep --app-url --log -
+
+# El modo sin conexión de la app: onnxruntime-web (versión fijada en mobile_client/package.json) en
+# mobile_client/web/vendor/, ignorada por git. Necesita Node 18 o posterior; sin Node lo dice y la app
+# sigue funcionando con conexión. Ver mobile_client/README.md.
+web: | $(STAMP) ## Instala el modo sin conexión de la app (necesita Node)
+	@$(PY) -m mobile_client.web_build
+
+##@ Producción
+
+# Benchmark con wrk (sudo apt-get install wrk, o brew install wrk): cada configuración de servidor
+# en 127.0.0.1 y 5 s por medida (unos 3 min en total). La variante corta de CI (menos de 1 min):
+#   make bench BENCH_SECONDS=1 BENCH_CONFIGS=ci
+# Más opciones en 02_docker/bench/README.md. Resultados en results/ (bench.md y bench.png).
+
+.PHONY: bench parity
+
+bench: $(MODEL) ## Mide peticiones/s y latencia con wrk (results/bench.md)
+	$(PY) -m bench
+
+# La misma paciente da el mismo riesgo por los seis caminos (scikit-learn, onnxruntime, la API,
+# onnxruntime-web en Chromium, la tabla de lotes y el stream de la etapa 04): tests/test_parity.py,
+# con servidores reales en 127.0.0.1 que arranca y para ella misma. Ver 00_intro/README.md.
+parity: $(STAMP_DEV) $(MODEL) ## Paridad entre motores: el mismo riesgo por seis caminos
+	$(PYTEST) -q -s -p no:cacheprovider tests/test_parity.py
+
+##@ Desarrollo
+
+# Las marcas de pytest están en pyproject.toml. `make test` es lo que ejecuta CI (.ci/run): con
+# CI=true no se salta nada. `make test-fast` deja fuera Docker, navegador, cuaderno y lo lento.
+FAST_TESTS = not docker and not browser and not slow and not notebook
+
+.PHONY: help test test-fast lint stages clean notebook-refresh
+
+test: $(STAMP_DEV) $(MODEL) ## Todas las pruebas, como CI (Docker, navegador…)
+	$(PYTEST)
+
+test-fast: $(STAMP_DEV) $(MODEL) ## Pruebas rápidas (sin Docker, navegador, cuaderno…)
+	$(PYTEST) -m "$(FAST_TESTS)"
+
+lint: $(STAMP_DEV) ## Revisa el estilo del código con ruff
+	$(PY) -m ruff check .
+
+# Solo biblioteca estándar: con el Python de .venv o, si aún no existe, con el del sistema (≥ 3.11).
+stages: ## Importaciones entre etapas; falla si hay una al revés
+	@$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m workshop.stages
+
+clean: ## Borra lo generado (modelo, resultados); conserva .venv
+	rm -rf $(MODEL_DIR) results test-artifacts .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# Mantenedor: ejecuta el cuaderno y guarda sus salidas (gráficos) en el archivo versionado.
+notebook-refresh: $(STAMP_DEV) ## Guarda las salidas del cuaderno en el versionado
+	$(NBCONVERT) --to notebook --execute --inplace 00_intro/exploracion.ipynb
+	$(PY) -m nbstripout --keep-output 00_intro/exploracion.ipynb
+
+# Las secciones y los objetivos en el orden de este archivo; colores solo si la salida es una terminal.
+help: ## Muestra esta ayuda
+	@[ -t 1 ] && color=1 || color=0; \
+	awk -v color=$$color ' \
+		BEGIN { if (color) { head = "\033[1m"; name = "\033[36m"; off = "\033[0m" } \
+			print "Uso: make <objetivo>   (p. ej. make demo)" } \
+		/^##@ / { printf "\n%s%s%s\n", head, substr($$0, 5), off; next } \
+		/^##> / { split(substr($$0, 5), part, / ## /); printf "  %s%-21s%s %s\n", name, part[1], off, part[2]; next } \
+		/^[a-zA-Z0-9_-]+:.*## / { split($$0, part, /:.*## /); printf "  %s%-21s%s %s\n", name, part[1], off, part[2] } \
+	' $(firstword $(MAKEFILE_LIST))

@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from mobile_client.client_http import ApiError
+from workshop.spanish import number
 
 BATCH_SIZE = 100  # filas por petición: muy por debajo del límite de la API (MAX_BATCH)
 RESULT_COLUMNS = ["prediction", "label", "probability", "model_version"]
@@ -30,14 +31,14 @@ class InputError(ValueError):
 
 # ------------------------------------------------------------------ Una paciente
 
-def number(value):
-    """Muestra un número a la española: 33.6 → «33,6»."""
-    return f"{value:g}".replace(".", ",")
+def figure(value):
+    """Un límite de la ficha a la española, con los decimales que tenga: 33.6 → «33,6», 400 → «400»."""
+    return number(value, len(f"{value:g}".partition(".")[2]))
 
 
 def describe(feature):
     """«40–400 mg/dL; 0 = no medido»: el rango válido y la unidad, para preguntas y ayudas."""
-    text = f"{number(feature['min'])}–{number(feature['max'])} {feature['unit']}"
+    text = f"{figure(feature['min'])}–{figure(feature['max'])} {feature['unit']}"
     if feature.get("zero_means_missing"):
         text += "; 0 = no medido"
     return text
@@ -68,8 +69,8 @@ def check_range(feature, value):
         return value
     if not feature["min"] <= value <= feature["max"]:
         zero = " (o 0 si no se midió)" if feature.get("zero_means_missing") else ""
-        raise InputError(f"{feature['label']} debe estar entre {number(feature['min'])} y "
-                         f"{number(feature['max'])} {feature['unit']}{zero}.")
+        raise InputError(f"{feature['label']} debe estar entre {figure(feature['min'])} y "
+                         f"{figure(feature['max'])} {feature['unit']}{zero}.")
     return value
 
 

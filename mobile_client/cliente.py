@@ -18,23 +18,23 @@ import sys
 from pathlib import Path
 
 try:  # sin el entorno del taller, una frase en vez de un traceback
-    import diabetes_api  # noqa: F401
+    import workshop  # noqa: F401
 except ModuleNotFoundError:
     sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
              "si aún no existe, créalo con `make setup`.")
 
-from diabetes_api.argparse_es import SpanishArgumentParser
-from diabetes_api.settings import SettingsError, shared
 from mobile_client.client_http import ApiClient, ApiError
 from mobile_client.client_patients import (
     InputError,
     ask_patient,
     default_target,
     from_pairs,
-    number,
     predict_file,
     read_patients,
 )
+from workshop.argparse_es import SpanishArgumentParser
+from workshop.settings import SettingsError, shared
+from workshop.spanish import number
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_PATIENTS = HERE / "pacientes.csv"
@@ -144,8 +144,8 @@ def _ask(prompt, to_stderr):
 # ------------------------------------------------------------------ Salida: frases en español o JSON
 
 def percent(probability):
-    """0.7234 → «72,3 %»."""
-    return f"{number(round(probability * 100, 1))} %"
+    """0.7234 → «72,3 %»; 0.05 → «5,0 %» (siempre un decimal)."""
+    return f"{number(probability * 100, 1)} %"
 
 
 def single(result):
@@ -178,6 +178,17 @@ def as_json(data):
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
+def failure(error, card):
+    """(mensaje, código de salida) de cada forma de no terminar bien, para stderr."""
+    if isinstance(error, ApiError):
+        return field_errors(str(error), error.details, card.get("features", [])), error.exit_code
+    if isinstance(error, InputError):
+        return str(error), 1
+    if isinstance(error, EOFError):
+        return "\nLa entrada terminó antes de completar todos los datos.", 1
+    return "\nCancelado.", 130  # Ctrl+C
+
+
 def main(argv=None):
     args = parse_args(argv)
     client = ApiClient(args.url, timeout=args.timeout)
@@ -185,18 +196,10 @@ def main(argv=None):
     try:
         card = client.card()
         return run(args, client, card)
-    except ApiError as error:
-        print(field_errors(str(error), error.details, card.get("features", [])), file=sys.stderr)
-        return error.exit_code
-    except InputError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except EOFError:
-        print("\nLa entrada terminó antes de completar todos los datos.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nCancelado.", file=sys.stderr)
-        return 130
+    except (ApiError, InputError, EOFError, KeyboardInterrupt) as error:
+        message, code = failure(error, card)
+        print(message, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -4,11 +4,12 @@
     python mobile_client/serve_api.py --keep --app-url          # sirve hasta Ctrl+C
     python mobile_client/serve_api.py --start-with "make docker-run" --stop-with "make docker-stop" -- …
 
-Puerto, ruta de salud y archivo del PID salen de `diabetes_api.settings` (variables PORT,
+Puerto, ruta de salud y archivo del PID salen de `workshop.settings` (variables PORT,
 HEALTH_PATH y PIDFILE, o workshop.env). Si la API ya responde en http://127.0.0.1:<PORT>, se usa
 tal cual y no se para al final. Si no, gunicorn arranca con `--pid <PIDFILE>`, el archivo en el que
-`make reload` busca su maestro. La orden recibe DIABETES_API_URL. Con --start-with, la API la
-arranca esa orden (p. ej. un contenedor Docker) y --stop-with la para.
+`make reload` busca su maestro, y con WEB_DIR=mobile_client/web: la API sirve la app web en /app/.
+La orden recibe DIABETES_API_URL. Con --start-with, la API la arranca esa orden (p. ej. un
+contenedor Docker, cuya imagen ya fija WEB_DIR) y --stop-with la para.
 
 Ctrl+C (o SIGTERM) es la forma normal de acabar: para por su PID solo lo que arrancó (SIGTERM y,
 si no acaba, SIGKILL) y sale con 0; si cortó la orden a medias, con el código de la orden.
@@ -18,25 +19,25 @@ Un error también para lo arrancado.
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 try:  # sin el entorno del taller, una frase en vez de un traceback
-    import diabetes_api  # noqa: F401
+    import serving  # noqa: F401
+    import workshop  # noqa: F401
 except ModuleNotFoundError:
     sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
              "si aún no existe, créalo con `make setup`.")
 
-import requests
-
-from diabetes_api.argparse_es import SpanishArgumentParser
-from diabetes_api.settings import SettingsError, shared, shared_path
+from serving.launch import command as gunicorn_command
+from workshop.argparse_es import SpanishArgumentParser
+from workshop.processes import LOCALHOST, ProcessError, http_ok, port_in_use, start, stop, wait_until
+from workshop.settings import SettingsError, shared, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
-GUNICORN_CONF = ROOT / "02_docker" / "gunicorn.conf.py"
+WEB_DIR = ROOT / "mobile_client" / "web"  # la app web que sirve la API en /app/
 START_TIMEOUT = 30  # segundos
 STOP_TIMEOUT = 15  # segundos antes de SIGKILL (más que el graceful_timeout de gunicorn.conf.py)
 
@@ -73,16 +74,7 @@ def settings():
 
 
 def healthy(url, health):
-    try:
-        return requests.get(url + health, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def port_in_use(port):
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    return http_ok(url + health, timeout=2)
 
 
 def running_pid(pidfile):
@@ -96,40 +88,28 @@ def running_pid(pidfile):
 
 
 def start_api(port, log, pidfile):
-    """Lanza gunicorn (en su propia sesión: Ctrl+C lo recibe este script, que lo para con orden)."""
+    """Lanza gunicorn (en su propia sesión: Ctrl+C lo recibe este script, que lo para con orden).
+
+    Con WEB_DIR (si no viene ya en el entorno) la API sirve la app web de esta carpeta en /app/.
+    """
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
-               "--pid", str(pidfile), "diabetes_api:create_app()"]
     if log != "-":
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-    output = None if log == "-" else open(log, "ab")  # el hijo hereda el descriptor; aquí se cierra
-    try:
-        return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        if output:
-            output.close()
+    env = {"WEB_DIR": os.environ.get("WEB_DIR") or str(WEB_DIR)}
+    return start([*gunicorn_command(port), "--pid", str(pidfile)], None if log == "-" else log, env, ROOT)
 
 
 def wait_until_healthy(url, health, process, log):
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"La API no arrancó (código {process.returncode}). Mira su registro: {shown(log)}")
-        if healthy(url, health):
-            return
-        time.sleep(0.2)
-    sys.exit(f"La API no respondió en {START_TIMEOUT} s. Mira su registro: {shown(log)}")
+    """Espera a que la API responda; si gunicorn muere o no responde a tiempo, termina con su registro."""
+    try:
+        wait_until(lambda: healthy(url, health), process, "La API (gunicorn)", START_TIMEOUT, interval=0.2)
+    except ProcessError as error:
+        sys.exit(str(error) if log == "-" else f"{error}\nRegistro completo: {shown(log)}")
 
 
-def stop(process, pidfile):
+def stop_api(process, pidfile):
     """Para lo que arrancamos, por su PID, y borra su archivo de PID si quedó (tras un SIGKILL)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    stop(process, STOP_TIMEOUT)
     try:
         if pidfile.read_text().strip() == str(process.pid):
             pidfile.unlink()
@@ -147,12 +127,7 @@ def run_command(command, url):
         try:
             child.wait(2)  # Ctrl+C en la terminal también le llega a la orden, que suele acabar sola
         except subprocess.TimeoutExpired:
-            child.terminate()  # un SIGTERM solo nos llegó a nosotros: se lo pasamos
-            try:
-                child.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait(5)
+            stop(child, STOP_TIMEOUT)  # un SIGTERM solo nos llegó a nosotros: se lo pasamos
         raise StopRequested(child.returncode if child.returncode >= 0 else 128 - child.returncode) from None
 
 
@@ -185,7 +160,7 @@ def main(argv=None):
     global stopping
     args = parse_args(argv)
     port, health, pidfile = settings()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{LOCALHOST}:{port}"
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop_requested)
     process = None
@@ -226,7 +201,7 @@ def main(argv=None):
     finally:
         stopping = True  # que ninguna señal corte la parada a medias
         if process is not None:
-            stop(process, pidfile)
+            stop_api(process, pidfile)
         if external and args.stop_with:
             subprocess.call(args.stop_with, shell=True, cwd=ROOT)
 

@@ -70,6 +70,7 @@ def model_dir_state():
 
 
 @pytest.mark.slow
+@pytest.mark.notebook
 def test_notebook_runs_without_touching_the_served_model_and_saves_the_same_model_as_the_cli(tmp_path, monkeypatch):
     committed = NOTEBOOK.read_bytes()
     served = model_dir_state()

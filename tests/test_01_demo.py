@@ -4,8 +4,8 @@ import shlex
 import subprocess
 
 from diabetes_api.demo import curl_command
-from diabetes_api.model import example_patient
 from support import ROOT, have, need, running_gunicorn
+from workshop.patients import example_patient
 
 
 def test_the_printed_patient_is_valid_for_the_api(client, card):
@@ -22,8 +22,3 @@ def test_printed_curl_works_verbatim(tmp_path, served_model_dir, card):
     assert result.returncode == 0, result.stderr
     assert '"prediction"' in result.stdout and card["version"] in result.stdout
     assert shlex.split(command)[0] == "curl"
-
-
-def test_make_demo_1_is_listed_in_help():
-    output = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
-    assert "demo-1" in output

@@ -7,7 +7,7 @@ import pytest
 
 from diabetes_api import create_app
 from diabetes_api.errors import ApiError
-from diabetes_api.model import example_patient
+from workshop.patients import example_patient
 
 
 def error_of(response, status, code):
@@ -173,10 +173,6 @@ def test_unexpected_exception_is_500_without_traceback(app, card, caplog):
     assert response.headers["X-Request-ID"] == "abc-123"
     logged = [r for r in caplog.records if r.name == "diabetes_api" and r.levelname == "ERROR"]
     assert logged and "abc-123" in logged[0].getMessage() and logged[0].exc_info
-
-
-def test_debug_mode_is_off(app):
-    assert app.debug is False
 
 
 def test_lone_surrogate_field_name_is_422_not_500(client):

@@ -3,7 +3,6 @@
 import logging
 import re
 
-from diabetes_api import create_app
 from support import HEALTH_PATH
 from workshop.patients import example_patient
 

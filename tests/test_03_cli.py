@@ -122,7 +122,6 @@ def test_make_lightsail_deployments_and_rollback():
     assert make("-n", "lightsail-rollback").stdout.split()[-2:] == ["03_lightsail/deploy.py", "rollback"]
     assert make("-n", "lightsail-rollback", "DEPLOYMENT=3").stdout.split()[-3:] == [
         "rollback", "--version", "3"]
-    assert "lightsail-rollback" in make("help").stdout
 
 
 def test_the_readme_mirrors_the_price_table():

@@ -1,10 +1,11 @@
 """Reintentos del cliente y el script que arranca la API para las demos (`make demo-client`, `make app`).
 
 Los fallos los provoca un proxy HTTP real en 127.0.0.1, delante de la API real: responde 503,
-corta la conexión o tarda demasiado en las primeras peticiones y después reenvía a la API.
+corta la conexión o no responde en las primeras peticiones y después reenvía a la API.
 """
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -34,7 +35,10 @@ def api_url(served_model_dir, tmp_path_factory):
 
 
 class FlakyProxy(ThreadingHTTPServer):
-    """Aplica `plan` a las primeras peticiones ("503", "drop", "slow") y reenvía las demás."""
+    """Aplica `plan` a las primeras peticiones ("503", "drop", "slow") y reenvía las demás.
+
+    "slow" no responde hasta que el cliente, agotada su espera, cierra la conexión.
+    """
 
     daemon_threads = True
 
@@ -66,13 +70,23 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if action == "drop":  # cierra sin responder: «conexión caída»
             self.close_connection = True
             return
-        if action == "slow":
-            time.sleep(2)
+        if action == "slow":  # no responde: espera a que el cliente se canse y cierre la conexión
+            self.close_connection = True
+            return self.wait_until_client_leaves(timeout=10)
         if action == "503":
             return self.reply(503, b'{"error": {"code": "unavailable", "message": "Reiniciando."}}')
         answer = requests.request(self.command, self.server.upstream + self.path, data=body, timeout=10,
                                   headers={"Content-Type": "application/json"})
         self.reply(answer.status_code, answer.content)
+
+    def wait_until_client_leaves(self, timeout):
+        """Espera (acotada) a que el cliente cierre la conexión: leer sin consumir da b"" al cerrarla."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                return
+        raise AssertionError(f"el cliente no abandonó la petición lenta en {timeout} s")
 
     def reply(self, status, content):
         self.send_response(status)
@@ -186,14 +200,16 @@ def test_serve_api_reuses_a_running_api_and_leaves_it_running(api_url, tmp_path)
     assert requests.get(api_url + "/v1/model", timeout=5).status_code == 200
 
 
-# Cada paso: (señal, texto de la salida que se espera antes de enviarla).
+# Cada paso: (señal, texto de la salida que se espera antes de enviarla). Ctrl+C, el caso normal, entra
+# en `make test-fast`; las variantes (cada una arranca su gunicorn), solo en `make test`.
 STOPS = {"ctrl-c": [(signal.SIGINT, None)],
          "sigterm": [(signal.SIGTERM, None)],
          "ctrl-c-y-sigterm-a-la-vez": [(signal.SIGINT, None), (signal.SIGTERM, None)],
          "otro-ctrl-c-mientras-para": [(signal.SIGINT, None), (signal.SIGINT, "Parando")]}
 
 
-@pytest.mark.parametrize("steps", STOPS.values(), ids=STOPS.keys())
+@pytest.mark.parametrize("steps", [pytest.param(steps, id=name, marks=() if name == "ctrl-c" else pytest.mark.slow)
+                                   for name, steps in STOPS.items()])
 def test_serve_api_keeps_serving_until_stopped_and_then_exits_0(served_model_dir, tmp_path, steps):
     port, pidfile = free_port(), tmp_path / "gunicorn.pid"
     env = {**os.environ, **serve_env(tmp_path, port, served_model_dir)}
@@ -258,6 +274,24 @@ def test_port_taken_by_another_program_names_the_variable(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"El puerto {port} está ocupado por otro programa que no es la API: ciérralo o elige otro puerto con "
         "la variable PORT, p. ej. `make app PORT=9000`."]
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_api_is_not_taken(served_model_dir, tmp_path):
+    """Al parar una API que cerró conexiones (p. ej. las keep-alive de un navegador), su puerto queda un
+    minuto en TIME_WAIT: no lo ocupa nadie, y `make app` debe poder volver a arrancar en él."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # como gunicorn
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()  # cierra primero el servidor: su lado queda en TIME_WAIT
+            client.recv(1)  # el cierre llegó al cliente antes de que este cierre también
+    result = run([sys.executable, str(SERVE), "--log", str(tmp_path / "api.log"), "--",
+                  sys.executable, str(CLIENT), "--demo"], env=serve_env(tmp_path, port, served_model_dir))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Arrancando la API con gunicorn en http://127.0.0.1:{port}" in result.stdout
 
 
 def test_pidfile_of_a_running_server_is_not_overwritten(tmp_path):

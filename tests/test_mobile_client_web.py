@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 def api_url(served_model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("api-web")
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
-           "PIDFILE": str(folder / "gunicorn.pid")}  # cada servidor de prueba, su archivo de PID
+           "PIDFILE": str(folder / "gunicorn.pid"),  # cada servidor de prueba, su archivo de PID
+           "WEB_DIR": str(WEB)}  # como `make app`: la API sirve la app en /app/
     with running_gunicorn(folder, env=env) as (url, _process):
         yield url
 

@@ -1,5 +1,8 @@
-"""Pruebas del repositorio: los `make <objetivo>` de la documentación existen y `make help` los describe;
-las pruebas se nombran por la carpeta que prueban y no se importan entre sí."""
+"""Pruebas del repositorio: `make help` (el único sitio que lo prueba) y las convenciones de tests/.
+
+Los objetivos citados en los README los comprueba test_docs.py; el orden de las etapas, el tamaño del
+código y dónde viven las ayudas comunes, test_architecture.py.
+"""
 
 import ast
 import re
@@ -10,35 +13,54 @@ import pytest
 
 from support import ROOT
 
-DOCS = [ROOT / "README.md", ROOT / "README.es.md", *ROOT.glob("[0-9][0-9]_*/README.md"),
-        *ROOT.glob("mobile_client/README.md"), *ROOT.glob("02_docker/bench/README.md")]
+MAKEFILE = ROOT / "Makefile"
+# Las secciones de `make help`, en este orden: primero lo esencial, después el taller y Desarrollo al final.
+SECTIONS = ["Para empezar", "Antes del taller", "Etapa 00", "Etapa 01", "Etapa 02", "Etapa 03", "Etapa 04",
+            "App", "Producción", "Desarrollo"]
 
 
-def make_targets():
-    """Objetivos que conoce make (su base de datos, sin ejecutar nada)."""
-    database = subprocess.run(["make", "-pRrq", "-f", "Makefile", ":"], cwd=ROOT,
-                              capture_output=True, text=True).stdout
-    return set(re.findall(r"^([A-Za-z0-9_.-]+):", database, flags=re.M))
+@pytest.fixture(scope="module")
+def help_sections():
+    """{sección: [objetivos]} de `make help` en su orden, y las líneas tal cual (sin terminal: sin colores)."""
+    result = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    sections, current = {}, None
+    for line in result.stdout.splitlines():
+        if line and not line.startswith((" ", "Uso:")):
+            current = sections.setdefault(line, [])
+        elif line.startswith("  ") and current is not None:
+            current.append(line.split()[0])
+    return sections, result.stdout.splitlines()
 
 
-def test_every_make_target_in_a_readme_exists():
-    targets = make_targets()
-    missing = {}
-    for doc in DOCS:
-        if doc.exists():
-            for target in re.findall(r"\bmake ([a-z][a-z0-9-]*)", doc.read_text(encoding="utf-8")):
-                if target not in targets:
-                    missing.setdefault(doc.relative_to(ROOT).as_posix(), set()).add(target)
-    assert not missing, f"objetivos citados que no existen: {missing}"
-
-
-def test_make_help_lists_every_documented_target():
-    output = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True).stdout
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+def test_make_help_lists_every_described_target_once_in_its_section(help_sections):
+    sections, _lines = help_sections
+    makefile = MAKEFILE.read_text(encoding="utf-8")
     described = re.findall(r"^([a-z0-9-]+):.*## ", makefile, flags=re.M)
-    assert {"help", "setup", "model", "demo-0", "notebook", "demo", "test", "lint", "clean"} <= set(described)
-    for target in described:
-        assert target in output
+    repeated = re.findall(r"^##> ([a-z0-9-]+) ## ", makefile, flags=re.M)  # «Para empezar» repite algunos
+    listed = [target for targets in sections.values() for target in targets]
+    assert sorted(listed) == sorted(described + repeated), "cada objetivo con ## sale una vez en su sección"
+    assert set(repeated) <= set(described)
+    assert {"help", "setup", "model", "demo-0", "notebook", "demo", "test", "test-fast", "lint", "clean",
+            "stages", "reload"} <= set(described)
+
+
+def test_make_help_sections_follow_the_workshop(help_sections):
+    sections, _lines = help_sections
+    assert [name.split(" ·")[0] for name in sections] == SECTIONS
+    by_prefix = {name.split(" ·")[0]: targets for name, targets in sections.items()}
+    assert by_prefix["Para empezar"] == ["demo", "test", "check"]
+    for number in range(5):  # make demo-N vive en la sección de su etapa
+        assert f"demo-{number}" in by_prefix[f"Etapa 0{number}"]
+    assert "reload" in by_prefix["Etapa 02"] and "check" in by_prefix["Antes del taller"]
+    assert {"test", "test-fast", "lint", "clean", "notebook-refresh", "stages"} <= set(by_prefix["Desarrollo"])
+
+
+def test_make_help_fits_in_80_columns_without_colours_outside_a_terminal(help_sections):
+    _sections, lines = help_sections
+    assert [line for line in lines if len(line) > 80] == []
+    assert not [line for line in lines if "\x1b" in line]
 
 
 def test_test_file_numbers_match_the_stage_folders():

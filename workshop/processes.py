@@ -14,6 +14,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from .paths import root
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -29,8 +31,12 @@ def free_port(host=LOCALHOST):
 
 
 def port_in_use(port, host=LOCALHOST):
-    """True si no se puede escuchar en `host:port` (otro programa lo ocupa)."""
+    """True si no se puede escuchar en `host:port` (otro programa lo ocupa).
+
+    Con SO_REUSEADDR, como gunicorn: un puerto en TIME_WAIT (un servidor recién parado) está libre.
+    """
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, int(port)))
         except OSError:
@@ -50,8 +56,6 @@ def http_ok(url, timeout=1.0):
 def start(command, log_path=None, env=None, cwd=None):
     """Arranca `command` en su propia sesión (Ctrl+C no le llega: lo para quien lo arrancó), con la
     salida en `log_path` (o heredada si es None). El proceso recuerda su log en `.log_path`."""
-    from .settings import root  # aquí: `make check` usa este módulo antes de instalar nada
-
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 (el hijo hereda el descriptor)
     try:
         process = subprocess.Popen(command, cwd=cwd or root(), env={**os.environ, **(env or {})},

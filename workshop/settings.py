@@ -11,6 +11,10 @@ from pathlib import Path
 
 import click
 
+from .paths import root
+
+__all__ = ["SettingsError", "StartupError", "env_number", "parse_number", "root", "shared", "shared_path"]
+
 
 class StartupError(click.ClickException, RuntimeError):
     """Algo impide arrancar; el mensaje (en español) dice qué hacer, en una línea.
@@ -23,18 +27,6 @@ class StartupError(click.ClickException, RuntimeError):
 
 class SettingsError(StartupError):
     """Un ajuste con un valor imposible (por ejemplo, CACHE_SIZE=mucho)."""
-
-
-@cache
-def root():
-    """La carpeta de `workshop.env`: la del directorio actual o la de una carpeta padre de este paquete.
-
-    En el anfitrión es la raíz del repositorio; en la imagen, /app.
-    """
-    for folder in (Path.cwd(), *Path(__file__).resolve().parents):
-        if (folder / "workshop.env").is_file():
-            return folder
-    return Path.cwd()
 
 
 @cache

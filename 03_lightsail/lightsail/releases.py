@@ -9,7 +9,7 @@ from datetime import UTC
 
 from lightsail import DeployError, ExitCode, keys
 from lightsail.checks import logs
-from lightsail.service import describe, images, wait_until
+from lightsail.service import describe, images, poll_until
 from workshop.settings import shared
 
 DOCKER_TIMEOUT = 30 * 60  # subir una imagen por una conexión lenta puede tardar
@@ -136,7 +136,7 @@ def activate(ctx, containers, endpoint):
         found = ctx.api.get_deployments().get("deployments", [])
         return next((d["state"] for d in found if d["version"] == version), "ACTIVATING")
 
-    final = wait_until(ctx, f"el despliegue {version} termine", state, lambda s: s in FINISHED)
+    final = poll_until(ctx, f"el despliegue {version} termine", state, lambda s: s in FINISHED)
     if final != "ACTIVE":
         logs(ctx, (endpoint or {}).get("containerName") or next(iter(containers)), FAILED_LOG_LINES)
         raise DeployError(

@@ -30,23 +30,23 @@ class Context:
     interval: int = POLL_SECONDS
 
 
-def elapsed(seconds):
+def waited(seconds):
     """El tiempo de espera con el formato del taller («10,00 s», «1 min 05 s»); al empezar, «0 s»."""
     return duration(seconds) if seconds else "0 s"
 
 
-def wait_until(ctx, what, read, done, text=str):
-    """Llama a read() cada ctx.interval s hasta que done(valor) o se agote ctx.timeout, con una línea de
+def poll_until(ctx, what, read, done, text=str):
+    """Sondea AWS: llama a read() cada ctx.interval s hasta que done(valor) o se agote ctx.timeout, con una línea de
     progreso por vuelta; devuelve el último valor."""
     attempts = max(1, math.ceil(ctx.timeout / ctx.interval))
     for attempt in range(1, attempts + 1):
         value = read()
-        print(f"  [{attempt}/{attempts}] {what}: {text(value)} ({elapsed((attempt - 1) * ctx.interval)})", flush=True)
+        print(f"  [{attempt}/{attempts}] {what}: {text(value)} ({waited((attempt - 1) * ctx.interval)})", flush=True)
         if done(value):
             return value
         if attempt < attempts:
             ctx.sleep(ctx.interval)
-    raise DeployError(f"Tiempo agotado ({elapsed(ctx.timeout)}) esperando {what}. Consulta `deploy.py status` "
+    raise DeployError(f"Tiempo agotado ({waited(ctx.timeout)}) esperando {what}. Consulta `deploy.py status` "
                       "y amplía la espera con --timeout si hace falta.", ExitCode.TIMEOUT)
 
 
@@ -98,7 +98,7 @@ def create(ctx, power, scale):
     print(cost_line(config.live_prices(ctx.api.get_powers()), power, scale))
     print(BILLING_WARNING)
     ctx.api.create_service(power, scale)
-    service = wait_until(ctx, "el servicio esté listo", lambda: describe(ctx), lambda s: s["state"] in SETTLED,
+    service = poll_until(ctx, "el servicio esté listo", lambda: describe(ctx), lambda s: s["state"] in SETTLED,
                          state_text)
     print(f"Servicio listo ({service['state']}). URL pública: {service.get('url', '(aún sin URL)')}")
 
@@ -109,7 +109,7 @@ def scale_service(ctx, power=None, scale=None):
     target = (power or current["power"], current["scale"] if scale is None else scale)
     print(f"Escalando «{ctx.service}»: {current['power']} × {current['scale']} → {target[0]} × {target[1]} nodo(s).")
     ctx.api.update_service(power, scale)
-    wait_until(ctx, "se aplique el cambio", lambda: describe(ctx),
+    poll_until(ctx, "se aplique el cambio", lambda: describe(ctx),
                lambda s: s["state"] in SETTLED and (s["power"], s["scale"]) == target, state_text)
     print(cost_line(config.live_prices(ctx.api.get_powers()), *target))
 
@@ -131,5 +131,5 @@ def destroy(ctx, yes):
     if not yes and answer != ctx.service:
         raise DeployError("Borrado cancelado: el servicio sigue existiendo (y facturando).", ExitCode.FAILED)
     ctx.api.delete_service()
-    wait_until(ctx, "el servicio desaparezca", lambda: find(ctx), lambda s: s is None, state_text)
+    poll_until(ctx, "el servicio desaparezca", lambda: find(ctx), lambda s: s is None, state_text)
     print(f"Servicio «{ctx.service}» borrado: ya no factura.")

@@ -1,17 +1,19 @@
 """Antes del taller (`make check`): comprueba este equipo y dice en español qué falta.
 
-Solo usa la biblioteca estándar: se ejecuta con el Python del sistema, antes de `make setup`.
+Solo usa la biblioteca estándar: se ejecuta con el Python del sistema, antes de `make setup`, como
+`python3 -m workshop.check_machine` desde la raíz del repositorio (Python busca `workshop` ahí).
 Obligatorio: Python ≥ 3.11 con venv, make y los puertos del taller libres.
 Opcional: Docker (etapas 02-03) y wrk (make bench). Sale con 1 si falta algo obligatorio.
 """
 
 import shutil
-import socket
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from workshop.paths import root
+from workshop.processes import port_in_use
+
+ROOT = root()
 
 
 def workshop_ports():
@@ -22,15 +24,6 @@ def workshop_ports():
         if value and not name.startswith("#"):
             values[name.strip()] = value.strip()
     return {name: int(values[name]) for name in ("PORT", "DEV_PORT") if values.get(name, "").isdigit()}
-
-
-def port_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def docker_answers():
@@ -54,7 +47,7 @@ def checks():
         yield True, False, "falta el módulo venv: en Debian/Ubuntu, sudo apt install python3-venv"
     yield True, shutil.which("make") is not None, "make" if shutil.which("make") else "falta make"
     for name, port in workshop_ports().items():
-        free = port_free(port)
+        free = not port_in_use(port)
         yield True, free, (f"puerto {port} ({name}) libre" if free else
                            f"el puerto {port} ({name}) está ocupado: ciérralo o usa otro, p. ej. {name}={port + 1}")
     if shutil.which("docker") is None:
