@@ -31,7 +31,7 @@ PIP_FROM = $(if $(wildcard $(WHEELS)/*.whl),--no-index --find-links $(WHEELS))
 # Ctrl+C (código 130) es la forma normal de parar una demo: make no lo cuenta como error.
 CTRL_C_OK = || [ $$? -eq 130 ]
 # La API con gunicorn en 127.0.0.1:$(PORT) mientras dura una orden (mobile_client/serve_api.py).
-SERVE_API = PORT=$(PORT) $(PY) mobile_client/serve_api.py
+SERVE_API = PORT=$(PORT) HOST=$(HOST) $(PY) mobile_client/serve_api.py
 # El cliente de línea de órdenes con las pacientes de ejemplo (mobile_client/pacientes.csv).
 CLIENT_DEMO = $(PY) mobile_client/cliente.py --demo
 # Entrena la receta de referencia y la publica (reutiliza la versión si la receta no cambió).
@@ -48,7 +48,7 @@ DEMO_DOCKER = --start-with "$(MAKE) --no-print-directory docker-run" --stop-with
 
 .PHONY: demo
 
-demo: demo-0 ## La demo completa: entrena, sirve la API y predice
+demo: demo-0 web ## La demo completa: entrena, sirve la API y predice
 	@if $(DOCKER) info >/dev/null 2>&1; then echo "Docker responde: la API se servirá en un contenedor."; \
 		start='$(DEMO_DOCKER)'; \
 	else echo "No hay motor Docker: la API se servirá con gunicorn en este equipo."; start=; fi; \
@@ -66,12 +66,24 @@ demo: demo-0 ## La demo completa: entrena, sirve la API y predice
 check: ## Comprueba este equipo: Python, make, puertos, Docker
 	@$(PYTHON) -m workshop.check_machine
 
-# Con buena red, antes del taller: descarga en wheels/ todo lo de la demo; `make setup` lo usará sin red.
-wheels: ## Con buena red: descarga en wheels/ lo de la demo
+# Con buena red, antes del taller: todo lo que descarga cualquier etapa, para instalar sin red en la
+# sala. Los paquetes de Python de todo el taller (requirements/dev.txt incluye los demás) en wheels/,
+# que `make setup` y `make setup-dev` usan sin conectarse; los archivos de la app sin conexión
+# (make web, si hay Node); y las imágenes de Docker de las etapas 02 y 04 en wheels/imagenes-docker.tar
+# (si hay motor Docker; en la sala: docker load -i wheels/imagenes-docker.tar).
+DOCKER_IMAGES = python:3.11-slim-bookworm nginx:1.27-alpine redis:7-bookworm postgres:15-bookworm
+
+wheels: ## Con buena red: todo el taller, para instalar sin red
 	@mkdir -p $(WHEELS)
-	$(PYTHON) -m pip download --quiet --dest $(WHEELS) -r requirements/train.txt
-	@echo "Listo: $$(ls $(WHEELS) | wc -l) paquetes en $(WHEELS)/. 'make setup' los usará sin conectarse."
-	@echo "Para las pruebas también: $(PYTHON) -m pip download --dest $(WHEELS) -r requirements/dev.txt"
+	$(PYTHON) -m pip download --quiet --dest $(WHEELS) -r requirements/dev.txt
+	@echo "Listo: $$(ls $(WHEELS)/*.whl $(WHEELS)/*.tar.gz 2>/dev/null | wc -l) paquetes en $(WHEELS)/."
+	@$(MAKE) --no-print-directory web
+	@if $(DOCKER) info >/dev/null 2>&1; then \
+		for image in $(DOCKER_IMAGES); do $(DOCKER) pull -q $$image || exit 1; done; \
+		$(DOCKER) save -o $(WHEELS)/imagenes-docker.tar $(DOCKER_IMAGES) \
+		&& echo "Imágenes de Docker en $(WHEELS)/imagenes-docker.tar (en la sala: docker load -i …)."; \
+	else echo "Sin motor Docker: descarga luego estas imágenes con docker pull: $(DOCKER_IMAGES)."; fi
+	@echo "R (cliente opcional): Debian/Ubuntu r-base-core r-cran-httr r-cran-jsonlite; macOS: brew install r."
 
 # Crea .venv (hace falta Python ≥ 3.11 con venv) e instala, con las versiones fijadas en
 # requirements/train.txt, lo de servir y entrenar; después, este proyecto en modo editable.
@@ -163,10 +175,13 @@ DOCKER_CONTAINER ?= diabetes-api
 # descarga la base amd64 y emula. El constructor clásico (docker.io de Debian, sin buildx) no
 # emula: usa la base local tal cual, así que solo sirve en un anfitrión amd64. Vacío = la nativa.
 DOCKER_PLATFORM ?= linux/amd64
-# Red: con la red puente de Docker (portátil) se publica el puerto con -p; si el motor no la
+# Dónde se publica la API: solo en este equipo (127.0.0.1). Para probar la app desde el móvil en la
+# misma wifi: make app HOST=0.0.0.0 (o make docker-run HOST=0.0.0.0); ver 02_docker/README.md.
+HOST ?= 127.0.0.1
+# Red: con la red puente de Docker (portátil) se publica el puerto con -p en HOST; si el motor no la
 # tiene (CI: dockerd --bridge=none) se usa la red del anfitrión. Se detecta solo; se puede fijar.
 DOCKER_NET ?= $(shell $(DOCKER) network inspect bridge >/dev/null 2>&1 \
-	&& echo "-p $(PORT):$(PORT)" || echo "--network host")
+	&& echo "-p $(HOST):$(PORT):$(PORT)" || echo "--network host")
 # Sin red puente, `docker build` también necesita la red del anfitrión para llegar a PyPI.
 DOCKER_BUILD_NET = $(if $(findstring --network host,$(DOCKER_NET)),--network host)
 # Como en producción: raíz de solo lectura (+ /tmp en memoria) y memoria limitada.
@@ -196,8 +211,9 @@ demo-2: docker-build ## Construye la imagen y sirve la API en Docker (Ctrl+C)
 		$(DOCKER) run --rm --name $(DOCKER_CONTAINER)-demo $(DOCKER_NET) $(DOCKER_RUN_OPTS) $(DOCKER_REF) \
 		$(CTRL_C_OK)
 
-# La imagen lleva el modelo publicado (make model) y la app web; por defecto, linux/amd64.
-docker-build: $(MODEL) ## Construye la imagen Docker con el modelo entrenado
+# La imagen lleva el modelo publicado (make model) y la app web (con el modo sin conexión si hay Node:
+# make web); por defecto, linux/amd64.
+docker-build: $(MODEL) web ## Construye la imagen Docker con el modelo entrenado
 	$(DOCKER) build $(DOCKER_BUILD_NET) $(if $(DOCKER_PLATFORM),--platform $(DOCKER_PLATFORM)) \
 		--build-arg PORT=$(PORT) -f 02_docker/Dockerfile -t $(DOCKER_REF) .
 	@$(DOCKER) image ls $(DOCKER_REF)
@@ -288,7 +304,7 @@ demo-4: $(STAMP_DEV) $(MODEL) ## Base de datos, API REST y streaming: la tabla, 
 demo-client: $(MODEL) ## Predice las pacientes de ejemplo (arranca la API)
 	@$(SERVE_API) -- $(CLIENT_DEMO)
 
-app: $(MODEL) ## Sirve la API y la app web móvil (Ctrl+C para parar)
+app: $(MODEL) web ## Sirve la API y la app web móvil (Ctrl+C para parar)
 	@$(SERVE_API) --keep --app-url --log -
 
 # El modo sin conexión de la app: onnxruntime-web (versión fijada en mobile_client/package.json) en
@@ -306,7 +322,8 @@ web: | $(STAMP) ## Instala el modo sin conexión de la app (necesita Node)
 
 .PHONY: bench parity
 
-bench: $(MODEL) ## Mide peticiones/s y latencia con wrk (results/bench.md)
+# Necesita lo de desarrollo (psutil, matplotlib y FastAPI para la referencia): lo instala si falta.
+bench: $(STAMP_DEV) $(MODEL) ## Mide peticiones/s y latencia con wrk (results/bench.md)
 	$(PY) -m bench
 
 # La misma paciente da el mismo riesgo por los seis caminos (scikit-learn, onnxruntime, la API,
@@ -321,7 +338,7 @@ parity: $(STAMP_DEV) $(MODEL) ## Paridad entre motores: el mismo riesgo por seis
 # CI=true no se salta nada. `make test-fast` deja fuera Docker, navegador, cuaderno y lo lento.
 FAST_TESTS = not docker and not browser and not slow and not notebook
 
-.PHONY: help test test-fast lint stages clean notebook-refresh
+.PHONY: help test test-fast lint stages clean notebook-refresh pictures
 
 test: $(STAMP_DEV) $(MODEL) ## Todas las pruebas, como CI (Docker, navegador…)
 	$(PYTEST)
@@ -329,8 +346,15 @@ test: $(STAMP_DEV) $(MODEL) ## Todas las pruebas, como CI (Docker, navegador…)
 test-fast: $(STAMP_DEV) $(MODEL) ## Pruebas rápidas (sin Docker, navegador, cuaderno…)
 	$(PYTEST) -m "$(FAST_TESTS)"
 
-lint: $(STAMP_DEV) ## Revisa el estilo del código con ruff
+# Las imágenes que ven los README (docs/img/): la app a 360 px (formulario, riesgo alto, riesgo bajo,
+# sin conexión) en Chromium, los gráficos del benchmark y de los esquemas y la tabla de paridad.
+pictures: $(STAMP_DEV) $(MODEL) web ## Regenera las imágenes de los README (docs/img/)
+	$(PY) tests/pictures.py
+
+# ruff para el Python y actionlint para el flujo de GitHub Actions (ver CONTRIBUTING.md).
+lint: $(STAMP_DEV) ## Estilo: ruff (Python) y actionlint (GitHub Actions)
 	$(PY) -m ruff check .
+	$(VENV)/bin/actionlint .github/workflows/ci.yml
 
 # Solo biblioteca estándar: con el Python de .venv o, si aún no existe, con el del sistema (≥ 3.11).
 stages: ## Importaciones entre etapas; falla si hay una al revés

@@ -96,7 +96,13 @@ def start_api(port, log, pidfile):
     if log != "-":
         Path(log).parent.mkdir(parents=True, exist_ok=True)
     env = {"WEB_DIR": os.environ.get("WEB_DIR") or str(WEB_DIR)}
-    return start([*gunicorn_command(port), "--pid", str(pidfile)], None if log == "-" else log, env, ROOT)
+    command = [*gunicorn_command(port, host=listen_host()), "--pid", str(pidfile)]
+    return start(command, None if log == "-" else log, env, ROOT)
+
+
+def listen_host():
+    """Dónde escucha la API: 127.0.0.1 (solo este equipo) salvo HOST=0.0.0.0, para probar desde el móvil."""
+    return os.environ.get("HOST", "").strip() or LOCALHOST
 
 
 def wait_until_healthy(url, health, process, log):
@@ -185,6 +191,9 @@ def main(argv=None):
         code = run_command(args.command, url) if args.command else 0
         if args.app_url:
             print(f"App web «Diabetes Prediction»: {url}/app/  (ábrela en el navegador)", flush=True)
+            if listen_host() != LOCALHOST:
+                print(f"Escuchando en {listen_host()}: desde el móvil en la misma wifi, http://<IP de este equipo>:"
+                      f"{port}/app/ (sin HTTPS la app funciona solo con conexión).", flush=True)
         if args.keep and code == 0 and (external or process is not None):
             follow = f" Peticiones: tail -f {shown(args.log)}" if process is not None and args.log != "-" else ""
             print(f"Sirviendo la API. Pulsa Ctrl+C para pararla.{follow}", flush=True)

@@ -46,3 +46,28 @@ def test_template_retries_on_another_replica_and_marks_failed_ones():
     text = (FOLDER / "nginx" / "api.conf.template").read_text(encoding="utf-8")
     assert "proxy_next_upstream error timeout http_502 http_503" in text
     assert "max_fails=1 fail_timeout=2s" in text
+
+
+def test_docker_run_publishes_only_on_this_machine_unless_host_says_otherwise(tmp_path):
+    """Con la red puente de Docker, -p 127.0.0.1:…: desde la wifi del congreso nadie llega; HOST=0.0.0.0 abre."""
+    import subprocess
+
+    fake = tmp_path / "docker"  # un docker que dice que la red puente existe (y nada más)
+    fake.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    fake.chmod(0o755)
+
+    def dry_run(*extra):
+        return subprocess.run(["make", "--no-print-directory", "-n", "docker-run", f"DOCKER={fake}", *extra],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+
+    assert "-p 127.0.0.1:8000:8000" in dry_run()
+    assert "-p 0.0.0.0:8000:8000" in dry_run("HOST=0.0.0.0")
+
+
+def test_make_app_listens_only_on_this_machine_by_default(monkeypatch):
+    from mobile_client.serve_api import listen_host
+
+    monkeypatch.delenv("HOST", raising=False)
+    assert listen_host() == "127.0.0.1"
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    assert listen_host() == "0.0.0.0"

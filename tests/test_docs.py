@@ -27,7 +27,12 @@ from dotenv import dotenv_values
 
 from support import IN_CI, ROOT
 
-READMES = sorted([ROOT / "README.md", ROOT / "README.es.md", *ROOT.glob("0*/README.md"),
+# Los README de cada etapa (con su recuadro «Aprenderás…» y un camino principal corto) y su apéndice.
+STAGE_READMES = [ROOT / folder / "README.md" for folder in
+                 ("00_intro", "01_flask_api", "02_docker", "03_lightsail", "04_esquemas", "mobile_client")]
+MAIN_PATH_WORDS = 1500
+READMES = sorted([ROOT / "README.md", ROOT / "README.es.md", ROOT / "CONTRIBUTING.md", *ROOT.glob("docs/*.md"),
+                  *ROOT.glob("*/para-saber-mas.md"), *ROOT.glob("0*/README.md"),
                   *ROOT.glob("0*/*/README.md"), ROOT / "mobile_client" / "README.md"])
 MOTIVOS = ("necesita una cuenta de AWS", "necesita Docker Desktop", "descarga",
            "solo en macOS", "solo en Windows", "es `make test`", "abre un navegador", "interactiva",
@@ -182,3 +187,55 @@ def test_quoted_model_versions_are_current(card):
         for version in set(re.findall(r"\bv-[0-9a-f]{12}\b", readme.read_text(encoding="utf-8"))):
             assert version == card["version"], (f"{readme.relative_to(ROOT)} cita la versión {version}; "
                                                 f"la de referencia es {card['version']}")
+
+
+# ------------------------------------------------------------------ Forma de los README de etapa
+
+def main_path(text):
+    """El camino principal: hasta «## Para saber más», sin bloques de código ni <details>."""
+    text = text.split("\n## Para saber más", 1)[0]
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    return re.sub(r"<details>.*?</details>", " ", text, flags=re.S)
+
+
+def words(text):
+    return len(re.findall(r"[\wÀ-ÿ][\w'’.,:/@-]*", re.sub(r"<!--.*?-->", " ", text, flags=re.S)))
+
+
+@pytest.mark.parametrize("readme", STAGE_READMES, ids=ids(STAGE_READMES))
+def test_stage_readme_opens_with_what_you_will_learn(readme):
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    box = []
+    for line in lines[1:]:
+        if box and not line.startswith(">"):
+            break
+        if line.startswith(">"):
+            box.append(line)
+        elif line.strip():
+            break
+    text = "\n".join(box)
+    assert text.startswith("> **Aprenderás**"), f"{readme}: debe abrir con el recuadro «> **Aprenderás** …»"
+    for part in ("**Preocupaciones de la charla:**", "**Tiempo:**", "**Necesitas:**", "**La orden:**"):
+        assert part in text, f"{readme}: al recuadro le falta {part}"
+    assert re.search("[①②③④⑤]", text), f"{readme}: el recuadro nombra las preocupaciones con ①–⑤"
+
+
+@pytest.mark.parametrize("readme", STAGE_READMES, ids=ids(STAGE_READMES))
+def test_stage_readme_main_path_is_short(readme):
+    count = words(main_path(readme.read_text(encoding="utf-8")))
+    print(f"\n{readme.relative_to(ROOT)}: {count} palabras en el camino principal")
+    assert count <= MAIN_PATH_WORDS, \
+        f"{readme}: {count} palabras (máximo {MAIN_PATH_WORDS}); lo demás va en «Para saber más»"
+
+
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img[^>]+src=\"([^\"]+)\"")
+
+
+@pytest.mark.parametrize("readme", READMES, ids=ids(READMES))
+def test_every_picture_a_readme_shows_exists(readme):
+    for match in IMAGE.finditer(readme.read_text(encoding="utf-8")):
+        target = match[1] or match[2]
+        if "://" in target:
+            continue
+        assert (readme.parent / target).is_file(), f"{readme.relative_to(ROOT)} muestra {target}, que no existe"
+
