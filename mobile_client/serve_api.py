@@ -100,6 +100,13 @@ def start_api(port, log, pidfile):
     return start(command, None if log == "-" else log, env, ROOT)
 
 
+def show_app_url(url, port):
+    print(f"App web «Diabetes Prediction»: {url}/app/  (ábrela en el navegador)", flush=True)
+    if listen_host() != LOCALHOST:
+        print(f"Escuchando en {listen_host()}: desde el móvil en la misma wifi, http://<IP de este equipo>:"
+              f"{port}/app/ (sin HTTPS la app funciona solo con conexión).", flush=True)
+
+
 def listen_host():
     """Dónde escucha la API: 127.0.0.1 (solo este equipo) salvo HOST=0.0.0.0, para probar desde el móvil."""
     return os.environ.get("HOST", "").strip() or LOCALHOST
@@ -190,10 +197,7 @@ def main(argv=None):
             wait_until_healthy(url, health, process, args.log)
         code = run_command(args.command, url) if args.command else 0
         if args.app_url:
-            print(f"App web «Diabetes Prediction»: {url}/app/  (ábrela en el navegador)", flush=True)
-            if listen_host() != LOCALHOST:
-                print(f"Escuchando en {listen_host()}: desde el móvil en la misma wifi, http://<IP de este equipo>:"
-                      f"{port}/app/ (sin HTTPS la app funciona solo con conexión).", flush=True)
+            show_app_url(url, port)
         if args.keep and code == 0 and (external or process is not None):
             follow = f" Peticiones: tail -f {shown(args.log)}" if process is not None and args.log != "-" else ""
             print(f"Sirviendo la API. Pulsa Ctrl+C para pararla.{follow}", flush=True)
