@@ -19,7 +19,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # El modelo publicado: el puntero a la versión viva (00_intro/model/live.json).
 MODEL := $(MODEL_DIR)/live.json
-# Dos entornos en uno: `make setup` instala lo de la demo (servir + entrenar, ~460 MB);
+# Dos entornos en uno: `make setup` instala lo de la demo (servir + entrenar, ~445 MB);
 # `make setup-dev` añade pruebas, navegador, cuaderno, linters, AWS y la etapa 04.
 STAMP := $(VENV)/.instalado-demo
 STAMP_DEV := $(VENV)/.instalado-dev
