@@ -162,7 +162,7 @@ lab: $(STAMP_DEV) ## Abre el cuaderno en JupyterLab (Ctrl+C para parar)
 demo-1: $(MODEL) ## API Flask de desarrollo y un curl listo para pegar
 	@DEV_PORT=$(DEV_PORT) $(PY) -m diabetes_api.demo
 
-##@ Etapa 02 · Docker y gunicorn
+##@ Etapa 02 · Gunicorn y Docker
 
 # Imagen Docker con gunicorn. Cada variable se puede cambiar al llamar, p. ej.:
 #   make docker-run DOCKER_NET="--network host"      make docker-build DOCKER_PLATFORM=
