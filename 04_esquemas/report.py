@@ -202,7 +202,7 @@ def write_chart(path, payload, environment, settings):
     right.legend()
     # Números a la española en los ejes: «10 ms», «1,5 s», «2.000».
     left.yaxis.set_major_formatter(FuncFormatter(lambda value, _: duration(value)))
-    right.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value, 1)))
+    right.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}".replace(".", ",")))  # 0,05 · 1,5
     right.yaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value, 0)))
     for axis in (left, right):
         axis.grid(alpha=0.3)
