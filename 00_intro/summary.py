@@ -23,7 +23,7 @@ def summarize(card):
         f"Estimador: {card['estimator']['class']} ({card['estimator']['name']})",
         f"Validación cruzada ({metrics['cv_folds']} particiones): ROC AUC "
         f"{number(metrics['cv_roc_auc_mean'], 3)} ± {number(metrics['cv_roc_auc_std'], 3)}",
-        f"Conjunto reservado: ROC AUC {number(test['roc_auc'], 3)}, "
+        f"Conjunto de prueba: ROC AUC {number(test['roc_auc'], 3)}, "
         f"exactitud {number(test['accuracy'], 3)}, sensibilidad {number(test['recall_positive'], 3)}",
         f"Matriz de confusión [[VN, FP], [FN, VP]]: {test['confusion_matrix']}",
         f"Artefactos: model.onnx (opset {onnx['opset']}, onnxruntime {onnx['onnxruntime']}) y model.joblib "

@@ -80,7 +80,7 @@ def load_data(path=DATA_PATH):
 
 
 def split_data(X, y, seed):
-    """Separa un 20 % estratificado como conjunto reservado: (X_train, X_test, y_train, y_test)."""
+    """Separa un 20 % estratificado como conjunto de prueba: (X_train, X_test, y_train, y_test)."""
     return train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
 
 
@@ -123,7 +123,7 @@ def compare_models(X, y, seed, log=print):
 
 
 def evaluate(pipeline, X_test, y_test):
-    """Métricas en el conjunto reservado."""
+    """Métricas en el conjunto de prueba."""
     from sklearn.metrics import accuracy_score, confusion_matrix, recall_score, roc_auc_score
 
     probabilities = pipeline.predict_proba(X_test)[:, 1]
@@ -253,7 +253,7 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
     log(f"Mejor modelo: {best}.")
 
     test_metrics = evaluate(build_pipeline(candidates(seed)[best]).fit(X_train, y_train), X_test, y_test)
-    log(f"Conjunto reservado ({len(y_test)} pacientes): ROC AUC {number(test_metrics['roc_auc'], 3)}, "
+    log(f"Conjunto de prueba ({len(y_test)} pacientes): ROC AUC {number(test_metrics['roc_auc'], 3)}, "
         f"exactitud {number(test_metrics['accuracy'], 3)}, "
         f"sensibilidad {number(test_metrics['recall_positive'], 3)}.")
     log(f"Matriz de confusión [[VN, FP], [FN, VP]]: {test_metrics['confusion_matrix']}")

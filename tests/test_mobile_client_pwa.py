@@ -38,7 +38,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--host-resolver-rules=MAP portatil.test 127.0.0.1"]
 API_KEY = "clave-de-prueba-pwa"
 NOT_INSTALLED = "El modo sin conexión no está instalado (make web)."
-INVALID = "Los datos del paciente no son válidos: revisa los campos indicados."
+INVALID = "Los datos de la paciente no son válidos: revisa los campos indicados."
 READY = "#offline-status[data-state=ready]"
 SETTLED = "#offline-status:not([data-state=preparing]):not([data-state=off])"
 

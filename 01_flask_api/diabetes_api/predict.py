@@ -123,7 +123,7 @@ def json_type(value):
 
 
 def invalid(errors):
-    return ApiError(422, "validation_error", "Los datos del paciente no son válidos: revisa los campos indicados.",
+    return ApiError(422, "validation_error", "Los datos de la paciente no son válidos: revisa los campos indicados.",
                     errors)
 
 

@@ -12,7 +12,7 @@
   const DECIMALS = 6; // como la API
   const MODEL_CACHE = "diabetes-model";
   const VENDOR_CACHE = "diabetes-vendor-";
-  const INVALID = "Los datos del paciente no son válidos: revisa los campos indicados."; // el mismo texto que la API
+  const INVALID = "Los datos de la paciente no son válidos: revisa los campos indicados."; // el mismo texto que la API
   const NOT_INSTALLED = "El modo sin conexión no está instalado (make web).";
   const INSECURE = "El cálculo en el dispositivo y el uso sin conexión necesitan un contexto seguro (la app " +
     "servida por https://, localhost o 127.0.0.1, no abierta como archivo ni por http desde otro equipo), así que " +
