@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from support import ROOT, SHARED, running_gunicorn
+from support import CHROMIUM, CHROMIUM_ARGS, ROOT, SHARED, running_gunicorn
 from workshop.processes import log_tail, port_in_use, start, stop
 from workshop.spanish import number
 
@@ -34,9 +34,6 @@ IMG = ROOT / "docs" / "img"
 RESULTS = ROOT / "results"
 WEB = ROOT / "mobile_client" / "web"
 SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 360, "height": 740}
 SCALE = 2
 READY = "#offline-status[data-state=ready]"

@@ -33,6 +33,11 @@ ROOT = root()
 SHARED = dotenv_values(ROOT / "workshop.env")
 HEALTH_PATH = SHARED["HEALTH_PATH"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Chromium de Debian (nunca uno descargado) sin conexiones propias a internet: la red de la máquina
+# está cerrada y Chromium intentaría llegar a los servidores de Google en cada arranque.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 # ------------------------------------------------------------------ Requisitos

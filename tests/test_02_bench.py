@@ -2,8 +2,9 @@
 
 La variante corta arranca servidores reales en 127.0.0.1 (gunicorn tal cual y la referencia
 FastAPI), los carga con wrk 1 s por medida y los para por su PID. No comprueba tiempos (eso es
-lo que el benchmark informa): comprueba que el informe tiene sus filas, sin errores, con caché
-fallada de verdad y con números en formato español.
+lo que el benchmark informa): comprueba que el informe tiene sus filas, sin errores hasta 16
+conexiones, con caché fallada de verdad, con el recuento por código y la latencia de las 2xx a
+256 conexiones, y con números en formato español.
 """
 
 import json
@@ -72,11 +73,16 @@ def test_short_run_measures_every_scenario_without_errors_and_with_real_cache_mi
     _, output = short_run
     raw = json.loads((output / "bench.json").read_text(encoding="utf-8"))
     measured = {(r["config"], r["scenario"]): r for r in raw["results"]}
-    every = ("health-2", "health-16", "hit-2", "hit-16", "miss-2", "miss-16", "batch-16")
+    every = ("health-2", "health-16", "hit-2", "hit-16", "miss-2", "miss-16", "batch-16", "miss-256")
     assert {("gevent", s) for s in every} <= set(measured)
     assert {("fastapi", s) for s in ("health-2", "health-16", "miss-2", "miss-16")} <= set(measured)
     for result in raw["results"]:
-        assert result["requests"] > 0 and result["errors"] == 0, result
+        assert result["requests"] > 0 and sum(result["statuses"].values()) == result["requests"], result
+        if result["connections"] <= 16:  # la configuración tal cual nunca descarta a 16 conexiones
+            assert result["errors"] == 0 and set(result["statuses"]) == {"200"}, result
+    flood = measured[("gevent", "miss-256")]  # 256 conexiones: solo 200 o 503 (descarte), y siempre respuesta
+    assert flood["socket_errors"] == 0 and set(flood["statuses"]) <= {"200", "503"}, flood
+    assert flood["ok"] == flood["statuses"].get("200", 0) and flood["ok_p99_ms"] > 0, flood
     for scenario in ("miss-2", "miss-16"):  # pacientes nunca vistos: ningún acierto de caché
         result = measured[("gevent", scenario)]
         assert result["cache_hit"] == 0 and result["cache_miss"] == result["requests"], result
@@ -95,7 +101,7 @@ def test_short_run_report_has_the_rows_in_spanish(short_run):
     report = (output / "bench.md").read_text(encoding="utf-8")
     for heading in ("## Máquina y versiones", "## Objetivos (gunicorn.conf.py tal cual)", "## Resultados",
                     "## ONNX frente a scikit-learn, en el mismo servidor", "## Clientes lentos",
-                    "## Dónde se va el tiempo (dentro del proceso)"):
+                    "## Dónde se va el tiempo (dentro del proceso)", "## 256 conexiones: descartar o encolar"):
         assert heading in report
     assert re.search(r"\| núcleos \| \d+ \|", report)
     assert re.search(rf"\| gevent \| /v1/predict, caché fallada, 2 conexiones \| {SPANISH_NUMBER} \|", report)
@@ -104,6 +110,9 @@ def test_short_run_report_has_the_rows_in_spanish(short_run):
                      report)
     verdict = r"(sí|\*\*no\*\*)"
     assert re.search(rf"caché fallada ÷ acierto de caché, 2 conexiones ≥ 0,90 \| {SPANISH_NUMBER} \| {verdict} \|",
+                     report)
+    assert re.search(r"ninguna respuesta no 2xx ni sin respuesta a 16 conexiones [^|]*\| 0 \| sí \|", report)
+    assert re.search(rf"\| gevent \| 500 \| 64 \| {SPANISH_NUMBER} \| {SPANISH_NUMBER} \| {SPANISH_NUMBER} % \|",
                      report)
     assert re.search(rf"\| ONNX Runtime \(grafo ONNX\) \| {SPANISH_NUMBER} \| {SPANISH_NUMBER} \|", report)
     assert re.search(rf"\| gevent \| ({SPANISH_NUMBER} ms|> 5 s \(bloqueado\)) \|", report)

@@ -19,21 +19,19 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from support import IN_CI, ROOT, have, need, running_gunicorn
+from support import CHROMIUM, IN_CI, ROOT, have, need, running_gunicorn
+from support import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
 WEB = ROOT / "mobile_client" / "web"
 VENDOR = WEB / "vendor"
 ARTIFACTS = ROOT / "test-artifacts"
 SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
 PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic",
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS,
                  # «Otro equipo de la red»: un nombre que no es localhost, servido por http (no es un contexto seguro).
                  "--host-resolver-rules=MAP portatil.test 127.0.0.1"]
 API_KEY = "clave-de-prueba-pwa"

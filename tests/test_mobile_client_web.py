@@ -4,20 +4,16 @@ Las capturas quedan en test-artifacts/ (ignorada por git) para revisarlas a ojo.
 """
 
 import csv
-from pathlib import Path
 
 import pytest
 import requests
 
-from support import ROOT, free_port, need, running_gunicorn
+from support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, need, running_gunicorn
 
-CHROMIUM = Path("/usr/bin/chromium")
 WEB = ROOT / "mobile_client" / "web"
 ARTIFACTS = ROOT / "test-artifacts"
 SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
 PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.browser
 

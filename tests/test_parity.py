@@ -33,14 +33,13 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
 from diabetes_api.model import DECIMALS
-from support import ROOT, have, need, running_gunicorn, wait_until
+from support import CHROMIUM, CHROMIUM_ARGS, ROOT, have, need, running_gunicorn, wait_until
 from workshop import processes
 from workshop.modelfiles import OnnxEngine, SklearnEngine, live_version_dir, verify_version
 from workshop.patients import random_patients
@@ -53,9 +52,6 @@ DATA = ROOT / "00_intro" / "data" / "diabetes.csv"
 RANDOM_COUNT = 1000
 SEED = 2026
 API_BATCH = 1000  # MAX_BATCH de la API: un lote más grande sería un 413
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 # ------------------------------------------------------------------ El conjunto de referencia
