@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from support import ROOT, SHARED, model_home
+from support import CHROMIUM, CHROMIUM_ARGS, ROOT, SHARED, model_home, need
 
 MODEL_DIR = ROOT / SHARED["MODEL_DIR"]
 
@@ -53,3 +53,25 @@ def served_model_dir(model_dir, tmp_path_factory):
 def fresh_model_dir(model_dir, tmp_path):
     """Un MODEL_DIR privado solo para esta prueba: se puede dañar, borrar o republicar."""
     return model_home(model_dir, tmp_path / "modelo")
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright con el Chromium de Debian (nunca descarga un navegador); sin él, salta (falla en CI)."""
+    need(CHROMIUM.exists(), f"falta Chromium en {CHROMIUM} (sudo apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, request):
+    """Chromium sin interfaz; un módulo de pruebas puede añadir opciones con su propio CHROMIUM_ARGS."""
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                          args=getattr(request.module, "CHROMIUM_ARGS", CHROMIUM_ARGS))
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+

@@ -75,24 +75,6 @@ def keyed_api_url(vendor, served_model_dir, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    need(CHROMIUM.exists(), f"falta Chromium en {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-
-
 @pytest.fixture
 def context(browser):
     """Un perfil nuevo (sin service worker, cachés ni localStorage de otras pruebas)."""

@@ -8,7 +8,7 @@ import csv
 import pytest
 import requests
 
-from support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, need, running_gunicorn
+from support import ROOT, free_port, running_gunicorn
 
 WEB = ROOT / "mobile_client" / "web"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -26,19 +26,6 @@ def api_url(served_model_dir, tmp_path_factory):
            "WEB_DIR": str(WEB)}  # como `make app`: la API sirve la app en /app/
     with running_gunicorn(folder, env=env) as (url, _process):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need(CHROMIUM.exists(), f"falta Chromium en {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
