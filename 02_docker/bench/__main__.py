@@ -23,7 +23,7 @@ from .floor import measure_floor
 from .load import LoadError, LoadSettings, run_wrk, slow_clients, summarize, wrk_version
 from .patients import write_body_files
 from .report import console_line, scenario_label, seconds, write_all
-from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, ROOT, SCENARIOS, running, worker_cpu
+from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, HIGH, ROOT, SCENARIOS, running, worker_cpu
 
 SLOW_CLIENTS, SLOW_LIMIT = 100, 5.0
 SETTLE = 0.5  # segundos de pausa antes de cada medida
@@ -68,11 +68,33 @@ def environment():
             "carga media al empezar (1 min)": number(os.getloadavg()[0], 2)}
 
 
+def cpu_used(before, after):
+    """Los segundos de CPU que gastó cada worker entre dos lecturas de `worker_cpu`."""
+    return [after.get(pid, 0.0) - spent for pid, spent in before.items()]
+
+
 def cpu_shares(before, after):
     """El reparto (%) entre workers del tiempo de CPU gastado entre dos lecturas de `worker_cpu`."""
-    used = [after.get(pid, 0.0) - spent for pid, spent in before.items()]
+    used = cpu_used(before, after)
     total = sum(used)
     return sorted((100 * value / total for value in used), reverse=True) if total > 0 else []
+
+
+def measure(config, key, url, master, settings, bodies, offsets):
+    """Una medida: `config` en el escenario `key`, con wrk. Devuelve la fila de resultados."""
+    path, body, connections, items = SCENARIOS[key]
+    # Que el servidor cierre antes las conexiones de la medida anterior: mientras las cuenta como
+    # abiertas, el reparto entre workers (gunicorn.conf.py) no ve quién está libre.
+    time.sleep(SETTLE)
+    before = worker_cpu(master)
+    # Por encima de HIGH conexiones puede haber 503: la latencia de las 2xx se mide aparte (post.lua).
+    raw = run_wrk(url + path, settings, connections, bodies.get(body), offset=offsets[config.name],
+                  api_key=config.env.get("API_KEY", ""), timing=connections > HIGH)
+    after = worker_cpu(master)
+    if body == "miss":  # la siguiente medida de caché fallada empieza donde acabó esta: pacientes nunca vistos
+        offsets[config.name] = raw["next_offset"]
+    return {"config": config.name, "scenario": key, "connections": connections, **summarize(raw, items),
+            "worker_cpu": cpu_shares(before, after), "worker_cpu_s": sum(cpu_used(before, after))}
 
 
 def bench_all(configs, settings, bodies, folder, patient):
@@ -88,25 +110,17 @@ def bench_all(configs, settings, bodies, folder, patient):
             print(f"Arrancando {config.name}: {config.description}", flush=True)
             urls[config.name], masters[config.name] = stack.enter_context(running(config, folder))
         for config in configs:  # calentamiento con el paciente repetido (queda en la caché de cada worker)
-            run_wrk(urls[config.name] + "/v1/predict", settings, 16, bodies["hit"], seconds=1)
+            run_wrk(urls[config.name] + "/v1/predict", settings, HIGH, bodies["hit"], seconds=1,
+                    api_key=config.env.get("API_KEY", ""))
         offsets = dict.fromkeys(urls, 0)
-        for key, (path, body, connections, items) in SCENARIOS.items():
+        for key in SCENARIOS:
             measured = [config for config in configs if key in config.scenarios]
             if measured:
                 print(f"== {scenario_label(key)}", flush=True)
             for config in measured:
-                # Cada medida de caché fallada empieza donde acabó la anterior: pacientes nunca vistos.
-                # Que el servidor cierre antes las conexiones de la medida anterior: mientras las cuenta
-                # como abiertas, el reparto entre workers (gunicorn.conf.py) no ve quién está libre.
-                time.sleep(SETTLE)
-                before = worker_cpu(masters[config.name])
-                raw = run_wrk(urls[config.name] + path, settings, connections, bodies.get(body),
-                              offset=offsets[config.name])
-                if body == "miss":
-                    offsets[config.name] = raw["next_offset"]
-                summary = {**summarize(raw, items), "worker_cpu": cpu_shares(before, worker_cpu(masters[config.name]))}
-                results.append({"config": config.name, "scenario": key, "connections": connections, **summary})
-                print(console_line(config.name, summary, key.startswith("batch")), flush=True)
+                results.append(measure(config, key, urls[config.name], masters[config.name], settings, bodies,
+                                       offsets))
+                print(console_line(config.name, results[-1], key.startswith("batch")), flush=True)
         for config in (config for config in configs if config.slow_clients):
             slow[config.name] = timing = slow_clients(urls[config.name], HEALTH_PATH, patient, SLOW_CLIENTS,
                                                       SLOW_LIMIT)

@@ -5,15 +5,18 @@ Se mide con timeit en TIEMPO DE CPU del proceso (time.process_time), el mejor de
 con otros programas (el tiempo de reloj, sí). Se mide:
 - los dos motores, ONNX Runtime y `predict_proba` de scikit-learn, con 1 fila y con un lote;
 - lo que la API hace en cada petición: validar, JSON, predecir, X-Request-ID, la línea de log;
-- la app Flask entera llamada como la llama gunicorn (WSGI, sin red), tal cual y quitando una
-  pieza cada vez (el log, CORS, los ganchos de observabilidad): la diferencia es lo que cuesta.
+- la app Flask entera llamada como la llama gunicorn (WSGI, sin red), tal cual, quitando una
+  pieza cada vez (el log, CORS, los ganchos de observabilidad) y añadiendo la clave y el límite de
+  peticiones: la diferencia es lo que cuesta.
 """
 
 import io
 import json
 import logging
+import os
 import time
 import timeit
+from unittest import mock
 
 import numpy as np
 from werkzeug.test import EnvironBuilder
@@ -23,7 +26,7 @@ from diabetes_api.model import load_model
 from diabetes_api.observability import finish_request, new_request_id, start_request
 from diabetes_api.predict import FeatureValidator
 
-from .servers import BATCH_SIZE, HEALTH_PATH
+from .servers import BATCH_SIZE, BENCH_API_KEY, HEALTH_PATH, NEVER_LIMIT, TUNING
 
 CPU = time.process_time
 
@@ -63,13 +66,17 @@ def memory_log():
     return handler
 
 
-def api(drop=()):
+def api(drop=(), config=None):
     """La app (ONNX, sin caché, con log a memoria) sin los ganchos indicados.
 
     drop: "log" (ACCESS_LOG=0), "cors" (el after_request de flask-cors), "observability"
     (X-Request-ID, contadores y línea de log: los dos ganchos de observability.py).
+    config: ajustes de más (p. ej. la clave y el límite). Como en los servidores, los ajustes de la
+    terminal (API_KEY, RATE_LIMIT…; servers.TUNING) no cuentan: «tal cual» son los de por defecto.
     """
-    app = create_app({"MODEL_RUNTIME": "onnx", "CACHE_SIZE": 0, "ACCESS_LOG": "log" not in drop})
+    clean = {name: value for name, value in os.environ.items() if name not in TUNING}
+    with mock.patch.dict(os.environ, clean, clear=True):
+        app = create_app({"MODEL_RUNTIME": "onnx", "CACHE_SIZE": 0, "ACCESS_LOG": "log" not in drop, **(config or {})})
     handler = memory_log()
     unwanted = set()
     if "cors" in drop:
@@ -81,9 +88,10 @@ def api(drop=()):
     return app, handler
 
 
-def wsgi_call(app, handler, method, path, body=None):
+def wsgi_call(app, handler, method, path, body=None, headers=None):
     """Una función que hace la petición como gunicorn: llama a la app WSGI con su entorno."""
-    environ = EnvironBuilder(path=path, method=method, json=body, base_url="http://127.0.0.1:8000").get_environ()
+    environ = EnvironBuilder(path=path, method=method, json=body, headers=headers,
+                             base_url="http://127.0.0.1:8000").get_environ()
     data = environ["wsgi.input"].read()
 
     def start_response(status, headers, exc_info=None):
@@ -142,6 +150,12 @@ def requests_in_flask(patient, rounds=9):
                         ("sin CORS (sin el after_request de flask-cors)", ("cors",)),
                         ("sin observabilidad (sin X-Request-ID, contadores ni log)", ("observability",))):
         variants.append((f"POST /v1/predict {label}", wsgi_call(*api(drop), "POST", "/v1/predict", patient)))
+    bearer = {"Authorization": f"Bearer {BENCH_API_KEY}"}
+    for label, config in (("con clave (API_KEY)", {"API_KEYS": [BENCH_API_KEY]}),
+                          (f"con clave y un límite que nunca salta (RATE_LIMIT={NEVER_LIMIT})",
+                           {"API_KEYS": [BENCH_API_KEY], "RATE_LIMIT": NEVER_LIMIT})):
+        variants.append((f"POST /v1/predict {label}",
+                         wsgi_call(*api(config=config), "POST", "/v1/predict", patient, headers=bearer)))
     variants.append((f"GET {HEALTH_PATH} tal cual", wsgi_call(*api(), "GET", HEALTH_PATH)))
     number = calls_per_round(variants[0][1])
     best = {label: float("inf") for label, _ in variants}

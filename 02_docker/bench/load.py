@@ -20,6 +20,8 @@ import requests
 
 SCRIPT = Path(__file__).with_name("post.lua")
 MARKER = "BENCH_JSON "
+# «En régimen» (solo con timing y medidas de 3 s o más): las peticiones enviadas pasado el primer segundo.
+STEADY_AFTER_US = 1_000_000
 
 
 class LoadError(RuntimeError):
@@ -46,17 +48,20 @@ def wrk_version():
     return (result.stdout or result.stderr).splitlines()[0].split(" Copyright")[0].strip()
 
 
-def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0):
+def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0, api_key="", timing=False):
     """Lanza wrk contra `url` y devuelve el diccionario que imprime `post.lua`.
 
-    `bodies`: archivo con un cuerpo JSON por línea (sin él, GET); `offset`: por cuál empezar.
+    `bodies`: archivo con un cuerpo JSON por línea (sin él, GET); `offset`: por cuál empezar;
+    `api_key`: se manda como `Authorization: Bearer …`; `timing`: medir aparte la latencia de las
+    respuestas 2xx (la hora de envío viaja en X-Request-ID; ver post.lua).
     """
     seconds = seconds or settings.seconds
     threads = min(settings.threads, connections)
     command = [wrk_path(), "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
                "--timeout", settings.timeout, "-s", str(SCRIPT), url]
     env = {**os.environ, "BENCH_THREADS": str(threads), "BENCH_BODIES": str(bodies or ""),
-           "BENCH_OFFSET": str(offset)}
+           "BENCH_OFFSET": str(offset), "BENCH_API_KEY": api_key, "BENCH_TIMING": "1" if timing else "0",
+           "BENCH_STEADY_AFTER_US": str(STEADY_AFTER_US if seconds >= 3 * STEADY_AFTER_US / 1e6 else 0)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=seconds + 60)
     for line in result.stdout.splitlines():
         if line.startswith(MARKER):
@@ -65,17 +70,36 @@ def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0):
 
 
 def summarize(raw, items_per_request=1):
-    """Reduce la salida de wrk a lo que va en la tabla: por segundo, milisegundos y errores."""
+    """Reduce la salida de wrk a lo que va en la tabla: por segundo, milisegundos y errores.
+
+    `requests` son todas las respuestas (también las 503); `ok` las 2xx; `errors`, los fallos de
+    conexión (sin respuesta) más las respuestas que no son 2xx, y `statuses` el detalle por código.
+    Las latencias p50/p99/máx. son las de wrk, de todas las respuestas y con su corrección de la
+    «omisión coordinada» (post.lua). Con `timing`, post.lua mide además sin corrección: `ok_p50_ms` y
+    `ok_p99_ms`, de las 2xx solas; `raw_p99_ms`, de todas; `steady_ok_p99_ms`, de las 2xx enviadas
+    pasado el primer segundo (en régimen, sin la avalancha de conexiones nuevas).
+    """
     seconds = raw["duration_us"] / 1e6
     errors = raw["errors"]
+    socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    ok_latency, all_latency = raw.get("ok_latency_us") or {}, raw.get("all_latency_us") or {}
+    steady = raw.get("steady_ok_latency_us") or {}
     return {
         "requests": raw["requests"],
+        "ok": raw["responses"]["ok"],
         "rps": raw["requests"] / seconds,
+        "ok_rps": raw["responses"]["ok"] / seconds,
         "items_per_s": raw["requests"] * items_per_request / seconds,
         "p50_ms": raw["latency_us"]["p50"] / 1000,
         "p99_ms": raw["latency_us"]["p99"] / 1000,
         "max_ms": raw["latency_us"]["max"] / 1000,
-        "errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"] + raw["responses"]["bad"],
+        "ok_p50_ms": ok_latency["p50"] / 1000 if ok_latency else None,
+        "ok_p99_ms": ok_latency["p99"] / 1000 if ok_latency else None,
+        "raw_p99_ms": all_latency["p99"] / 1000 if all_latency else None,
+        "steady_ok_p99_ms": steady["p99"] / 1000 if steady else None,
+        "socket_errors": socket_errors,
+        "errors": socket_errors + raw["responses"]["bad"],
+        "statuses": dict(raw.get("statuses", {})),  # {"200": n, "503": m}: claves de texto, como en JSON
         "cache_hit": raw["responses"]["cache_hit"],
         "cache_miss": raw["responses"]["cache_miss"],
     }

@@ -14,9 +14,10 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from workshop.spanish import duration, number  # noqa: E402
 
-from .servers import CONFIGS, HIGH, LOW  # noqa: E402
+from .servers import CONFIGS, FLOOD, HIGH, LOW  # noqa: E402
 
-MAIN, SKLEARN, REFERENCE = "gevent", "gevent-sklearn", "fastapi"
+MAIN, SKLEARN, REFERENCE, KEYED = "gevent", "gevent-sklearn", "fastapi", "gevent-clave"
+SHEDDING = (MAIN, "gevent-descarte-50", "gevent-sin-descarte")  # las filas de FLOOD conexiones
 KINDS = {"health": "salud (GET)", "miss": "/v1/predict, caché fallada", "hit": "/v1/predict, acierto de caché",
          "batch": "/v1/predict, lote de 100"}
 ENGINES = {"onnx": "ONNX Runtime (grafo ONNX)", "sklearn": "scikit-learn (predict_proba del pipeline)"}
@@ -40,11 +41,34 @@ def scenario_label(key):
     return f"{KINDS[kind]}, {connections} conexiones"
 
 
+def not_ok(result):
+    """Las respuestas que no son 2xx, por código: «0», «242 (503)», «3 (401: 1, 503: 2)»."""
+    codes = {code: count for code, count in result.get("statuses", {}).items() if not code.startswith("2")}
+    total = sum(codes.values())
+    if len(codes) > 1:
+        return f"{number(total, 0)} (" + ", ".join(f"{code}: {number(n, 0)}" for code, n in sorted(codes.items())) + ")"
+    return f"{number(total, 0)} ({next(iter(codes))})" if codes else "0"
+
+
+def answered(result):
+    """La parte de las respuestas que fueron 2xx (las 503 cuentan como respuestas)."""
+    return result["ok"] / result["requests"] if result.get("requests") else None
+
+
+def cpu_per_request(result):
+    """µs de CPU de los workers por respuesta, en la medida (psutil)."""
+    spent = result.get("worker_cpu_s")
+    return spent / result["requests"] * 1e6 if spent and result.get("requests") else None
+
+
 def console_line(name, summary, batch=False):
     """La línea que se imprime tras cada medida."""
     items = f"  {number(summary['items_per_s'], 0)} pred/s" if batch else ""
+    ok = (f"  p99 de las 2xx {latency(summary['ok_p99_ms'])} (en régimen {latency(summary.get('steady_ok_p99_ms'))})"
+          if summary.get("ok_p99_ms") is not None else "")
     return (f"  {name:<22} {number(summary['rps'], 0):>7} pet/s{items}  p50 {latency(summary['p50_ms'])}  "
-            f"p99 {latency(summary['p99_ms'])}  errores {summary['errors']}")
+            f"p99 {latency(summary['p99_ms'])}{ok}  no 2xx {not_ok(summary)}  sin respuesta "
+            f"{number(summary.get('socket_errors', 0), 0)}")
 
 
 # ------------------------------------------------------------------ Tablas
@@ -78,6 +102,8 @@ def targets(results):
     over_hit, over_health = ratio(miss, get(t, MAIN, f"hit-{LOW}")), ratio(miss, get(t, MAIN, f"health-{LOW}"))
     p99_low = get(t, MAIN, f"miss-{LOW}", "p99_ms")
     over_reference = ratio(get(t, MAIN, f"miss-{HIGH}"), get(t, REFERENCE, f"miss-{HIGH}"))
+    high = [r for kind in ("health", "hit", "miss") if (r := t.get((MAIN, f"{kind}-{HIGH}")))]
+    shed = sum(r["requests"] - r["ok"] + r["socket_errors"] for r in high) if high else None
     return [
         (f"caché fallada ÷ acierto de caché, {LOW} conexiones ≥ {number(MISS_OVER_HIT, 2)}",
          number(over_hit, 2), verdict(over_hit, over_hit and over_hit >= MISS_OVER_HIT)),
@@ -88,6 +114,8 @@ def targets(results):
         (f"caché fallada a {HIGH} conexiones ≥ {number(OVER_REFERENCE, 0)} × la referencia FastAPI",
          f"{number(over_reference, 2)} ×" if over_reference else "—",
          verdict(over_reference, over_reference and over_reference >= OVER_REFERENCE)),
+        (f"ninguna respuesta no 2xx ni sin respuesta a {HIGH} conexiones (salud, acierto y caché fallada)",
+         number(shed, 0), verdict(shed, shed == 0)),
     ]
 
 
@@ -110,7 +138,8 @@ def results_rows(results):
         items = number(r["items_per_s"], 0) if not r["scenario"].startswith("health") else "—"
         share = "/".join(number(value, 0) for value in r.get("worker_cpu", [])) + " %" if r.get("worker_cpu") else "—"
         rows.append([r["config"], scenario_label(r["scenario"]), number(r["rps"], 0), items, latency(r["p50_ms"]),
-                     latency(r["p99_ms"]), latency(r["max_ms"]), number(r["errors"], 0), cache, share])
+                     latency(r["p99_ms"]), latency(r["max_ms"]), not_ok(r), number(r.get("socket_errors", 0), 0),
+                     cache, share, number(cpu_per_request(r), 0)])
     return rows
 
 
@@ -165,9 +194,13 @@ def results_part(results, measured):
                   markdown_table(["objetivo", "medido", "¿cumple?"], targets(results)), ""]
     parts += ["## Resultados", "",
               "«CPU por worker»: cómo se repartió entre los procesos el tiempo de CPU de la medida (con pocas "
-              "conexiones keep-alive, un 100/0 % sería un worker haciéndolo todo y el otro parado).", "",
+              "conexiones keep-alive, un 100/0 % sería un worker haciéndolo todo y el otro parado); «µs de CPU "
+              "por petición»: la CPU que gastaron los workers en la medida ÷ las respuestas. «peticiones/s» cuenta "
+              "todas las respuestas, también las no 2xx (la columna siguiente, por código); «sin respuesta»: "
+              "fallos de conexión y plazos de wrk (5 s).", "",
               markdown_table(["configuración", "escenario", "peticiones/s", "predicciones/s", "p50", "p99", "máx.",
-                              "errores", "caché aciertos/fallos", "CPU por worker"], results_rows(results)), "",
+                              "no 2xx", "sin respuesta", "caché aciertos/fallos", "CPU por worker",
+                              "µs de CPU por petición"], results_rows(results)), "",
               "## /v1/predict (caché fallada) ÷ salud", "",
               markdown_table(["configuración", f"{LOW} conexiones", f"{HIGH} conexiones"], ratios(results)), ""]
     engines_compared = [f"miss-{LOW}", f"miss-{HIGH}", f"batch-{HIGH}"]
@@ -192,6 +225,61 @@ def servers_part(results, slow, slow_limit):
     return parts
 
 
+def key_part(results):
+    """La clave y el límite de peticiones frente a la configuración tal cual: pet/s, p99 y µs de CPU."""
+    t = index(results)
+    scenarios = [f"miss-{LOW}", f"miss-{HIGH}"]
+    if not any((KEYED, s) in t for s in scenarios):
+        return []
+    header, rows = ["configuración"], []
+    for s in scenarios:
+        header += [f"predict {s.rsplit('-', 1)[1]} con. pet/s", "p99", "µs de CPU por petición"]
+    for config in (MAIN, KEYED):
+        rows.append([config] + [cell for s in scenarios for cell in (
+            number(get(t, config, s), 0), latency(get(t, config, s, "p99_ms")),
+            number(cpu_per_request(t.get((config, s), {})), 0))])
+    extra = [number(cpu_difference(t, s), 0) for s in scenarios]
+    return ["## La clave y el límite de peticiones", "",
+            f"`{KEYED}`: la misma configuración con `API_KEY` (wrk manda `Authorization: Bearer …` en cada petición) "
+            "y un `RATE_LIMIT` tan alto que nunca salta: lo que cuesta comprobar la clave y contar la petición "
+            "con flask-limiter.", "", markdown_table(header, rows), "",
+            f"Diferencia de CPU por petición ({KEYED} − {MAIN}): {extra[0]} µs a {LOW} conexiones y {extra[1]} µs a "
+            f"{HIGH} (ruido de la medida por HTTP: decenas de µs; la cifra fina, sin red, en «Dónde se va el "
+            "tiempo»).", ""]
+
+
+def cpu_difference(t, scenario):
+    keyed, plain = cpu_per_request(t.get((KEYED, scenario), {})), cpu_per_request(t.get((MAIN, scenario), {}))
+    return keyed - plain if keyed is not None and plain is not None else None
+
+
+def flood_part(results):
+    """FLOOD conexiones: con el descarte por defecto, más estricto y sin él."""
+    t = index(results)
+    key = f"miss-{FLOOD}"
+    rows = []
+    for config in (c for c in SHEDDING if (c, key) in t):
+        r = t[(config, key)]
+        env = next(c.env for c in CONFIGS if c.name == config)
+        rows.append([config, env.get("MAX_LAG_MS", "500"), number(int(env.get("MAX_IN_FLIGHT", "64")), 0),
+                     number(r["rps"], 0), number(r["ok_rps"], 0), f"{number(100 * answered(r), 1)} %",
+                     latency(r.get("ok_p50_ms")), latency(r.get("steady_ok_p99_ms")), latency(r.get("ok_p99_ms")),
+                     latency(r.get("raw_p99_ms")), not_ok(r), number(r["socket_errors"], 0)])
+    if not rows:
+        return []
+    return [f"## {FLOOD} conexiones: descartar o encolar", "",
+            f"/v1/predict con caché fallada y {FLOOD} conexiones ({FLOOD // HIGH} veces las de la tabla de arriba), "
+            "todas abiertas a la vez al empezar. «respondidas»: 2xx ÷ todas las respuestas (las 503 del descarte "
+            "cuentan). Las latencias de esta tabla las mide post.lua, tal cual (sin la corrección de wrk de la "
+            "tabla «Resultados»; la hora de envío viaja en X-Request-ID; cubetas de un 0,5 %): p50 y p99 de las "
+            "respuestas 2xx solas, «en régimen» (peticiones enviadas pasado el primer segundo, cuando el servidor "
+            "ya aceptó todas las conexiones) y en toda la medida; y p99 de todas las respuestas, 503 incluidas.",
+            "", markdown_table(["configuración", "MAX_LAG_MS", "MAX_IN_FLIGHT", "respuestas/s", "2xx/s",
+                                "respondidas", "p50 de las 2xx", "p99 de las 2xx, en régimen",
+                                "p99 de las 2xx, toda la medida", "p99 de todas", "no 2xx", "sin respuesta"], rows),
+            ""]
+
+
 def floor_part(floor):
     if not floor:
         return []
@@ -209,7 +297,7 @@ def floor_part(floor):
 def write_markdown(path, environment, settings, results, slow, floor, slow_limit):
     measured = list(dict.fromkeys(r["config"] for r in results))
     parts = (header_part(environment, settings, measured) + results_part(results, measured)
-             + servers_part(results, slow, slow_limit) + floor_part(floor))
+             + servers_part(results, slow, slow_limit) + key_part(results) + flood_part(results) + floor_part(floor))
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
@@ -217,7 +305,7 @@ def write_markdown(path, environment, settings, results, slow, floor, slow_limit
 
 def write_chart(path, results, floor, title):
     t = index(results)
-    configs = list(dict.fromkeys(r["config"] for r in results if r["scenario"].startswith("miss")))
+    configs = list(dict.fromkeys(r["config"] for r in results if r["scenario"] in (f"miss-{LOW}", f"miss-{HIGH}")))
     spanish = FuncFormatter(lambda value, _: number(value, 0 if value >= 1 or value == 0 else 2))
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.8))
     width = 0.38

@@ -26,10 +26,11 @@ HEALTH_PATH = shared("HEALTH_PATH")
 # gunicorn.conf.py con sus valores por defecto, aunque la terminal tenga, p. ej., WEB_CONCURRENCY=4.
 TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_LEVEL", "MAX_BATCH", "PIDFILE",
           "API_KEY", "CORS_ORIGINS", "PROXY_HOPS", "RATE_LIMIT", "RATE_LIMIT_STORAGE", "MAX_IN_FLIGHT", "MAX_LAG_MS",
-          "BODY_TIMEOUT", "PROMETHEUS_MULTIPROC_DIR")
+          "BODY_TIMEOUT", "MAX_BODY_BYTES", "WEB_DIR", "PROMETHEUS_MULTIPROC_DIR", "DIABETES_API_METRICS_OWNED")
 
 # Escenarios: (clave, ruta, archivo de cuerpos, conexiones, predicciones por petición).
-LOW, HIGH = 2, 16
+# FLOOD: 16 veces las conexiones de HIGH, para ver qué hace el descarte de carga (limits.py).
+LOW, HIGH, FLOOD = 2, 16, 256
 BATCH_SIZE = 100
 # En este orden: los aciertos de caché van antes que las cachés falladas, que vacían la LRU.
 SCENARIOS = {
@@ -40,9 +41,14 @@ SCENARIOS = {
     f"miss-{LOW}": ("/v1/predict", "miss", LOW, 1),
     f"miss-{HIGH}": ("/v1/predict", "miss", HIGH, 1),
     f"batch-{HIGH}": ("/v1/predict", "batch", HIGH, BATCH_SIZE),
+    f"miss-{FLOOD}": ("/v1/predict", "miss", FLOOD, 1),
 }
 EVERY = tuple(SCENARIOS)
 BASIC = (f"health-{HIGH}", f"miss-{LOW}", f"miss-{HIGH}")
+# La clave con la que arranca la fila `gevent-clave`; wrk la manda en `Authorization: Bearer …`.
+BENCH_API_KEY = "clave-del-benchmark"
+# Un límite de peticiones que nunca salta: se mide lo que cuesta comprobarlo, no el 429.
+NEVER_LIMIT = "100000000/minute"
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,18 @@ CONFIGS = [
     ServerConfig("gevent-sin-reparto", "igual que gevent, sin repartir las conexiones nuevas entre workers "
                  "(GUNICORN_FAIR_ACCEPT=0)", (f"health-{LOW}", f"hit-{LOW}", f"miss-{LOW}"),
                  {"GUNICORN_FAIR_ACCEPT": "0"}, default=False),
-    ServerConfig("gevent-sin-turnos", "igual que gevent, sin ceder el turno tras cada respuesta (GUNICORN_YIELD=0)",
-                 (f"health-{LOW}", *BASIC), {"GUNICORN_YIELD": "0"}),
+    # Sin ceder el turno, una conexión keep-alive acapara su worker y el monitor del retraso del bucle
+    # (limits.py) no mide carga sino ese acaparamiento: descartaría peticiones (503). Se apaga (README).
+    ServerConfig("gevent-sin-turnos", "igual que gevent, sin ceder el turno tras cada respuesta (GUNICORN_YIELD=0) "
+                 "y sin descarte por retraso del bucle (MAX_LAG_MS=0)",
+                 (f"health-{LOW}", *BASIC), {"GUNICORN_YIELD": "0", "MAX_LAG_MS": "0"}),
+    ServerConfig("gevent-clave", f"igual que gevent, con clave (API_KEY; wrk manda Authorization: Bearer) y límite "
+                 f"de peticiones que nunca salta (RATE_LIMIT={NEVER_LIMIT})", (f"miss-{LOW}", f"miss-{HIGH}"),
+                 {"API_KEY": BENCH_API_KEY, "RATE_LIMIT": NEVER_LIMIT}),
+    ServerConfig("gevent-sin-descarte", "igual que gevent, sin descarte de carga (MAX_LAG_MS=0, "
+                 "MAX_IN_FLIGHT=1000000)", (f"miss-{FLOOD}",), {"MAX_LAG_MS": "0", "MAX_IN_FLIGHT": "1000000"}),
+    ServerConfig("gevent-descarte-50", "igual que gevent, con un descarte más estricto (MAX_LAG_MS=50)",
+                 (f"miss-{FLOOD}",), {"MAX_LAG_MS": "50"}),
 ]
 # La variante corta de CI (la prueba de tests/test_02_bench.py): la configuración tal cual y la referencia.
 CI_CONFIGS = ("gevent", "fastapi")
