@@ -129,7 +129,8 @@ def expected_request(image=IMAGE, api_key=KEY, rate_limit="1200/minute"):
     (escrita a mano); api_key=None: sin clave (--public)."""
     port = SHARED["PORT"]
     environment = {"PORT": port, "LOG_LEVEL": "INFO", **({} if api_key is None else {"API_KEY": api_key}),
-                   "RATE_LIMIT": rate_limit, "PROXY_HOPS": "1", "CORS_ORIGINS": ""}
+                   "RATE_LIMIT": rate_limit, "PROXY_HOPS": "1", "MAX_LAG_MS": "500",
+                   "CORS_ORIGINS": ""}
     return {
         "containers": {"diabetes-api": {"image": image, "environment": environment, "ports": {port: "HTTP"}}},
         "publicEndpoint": {"containerName": "diabetes-api", "containerPort": int(port), "healthCheck": {
@@ -1011,7 +1012,7 @@ def test_a_first_deploy_creates_the_key_file_with_mode_0600_and_deploys_with_tha
     assert mode(keys.key_file()) == 0o600 and state["previous"] is None
     assert len(state["current"]) >= 43 and sent_api_key(aws) == state["current"]  # secrets.token_urlsafe(32)
     assert f"Clave de la API nueva, guardada en {keys.shown_path()} (permisos 0600" in out and "deploy.py key" in out
-    assert "API_KEY=****, RATE_LIMIT=1200/minute, PROXY_HOPS=1, CORS_ORIGINS=" in out
+    assert "API_KEY=****, RATE_LIMIT=1200/minute, PROXY_HOPS=1, MAX_LAG_MS=500, CORS_ORIGINS=" in out
     assert state["current"] not in out + err
     aws.stub.assert_no_pending_responses()
 

@@ -21,11 +21,14 @@ def example_row(card):
     return tuple(float(value) for value in example_patient(card).values())
 
 
-def random_patients(features, count, seed=0):
-    """`count` pacientes reproducibles (misma semilla, mismas pacientes) dentro de los rangos de la ficha."""
+def random_patients(features, count, seed=0, distinct=False):
+    """`count` pacientes reproducibles (misma semilla, mismas pacientes) dentro de los rangos de la ficha.
+
+    Con `distinct=True`, ninguna repetida (p. ej. para que ninguna salga de la caché en un benchmark).
+    """
     rng = random.Random(seed)
-    patients = []
-    for _ in range(count):
+    patients, seen = [], set()
+    while len(patients) < count:
         patient = {}
         for feature in features:
             low, high = feature["min"], feature["max"]
@@ -33,5 +36,9 @@ def random_patients(features, count, seed=0):
                 patient[feature["name"]] = rng.randint(math.ceil(low), math.floor(high))
             else:
                 patient[feature["name"]] = round(rng.uniform(low, high), 2)
+        key = tuple(patient.values())
+        if distinct and key in seen:
+            continue
+        seen.add(key)
         patients.append(patient)
     return patients

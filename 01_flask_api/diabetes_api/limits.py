@@ -8,9 +8,10 @@
   comparte entre workers y nodos.
 - MAX_IN_FLIGHT (64 por worker): peticiones dentro de la API a la vez (también las que aún
   reciben su cuerpo). Pasado el número, 503 con `Retry-After` al momento, sin esperar turno.
-- MAX_LAG_MS (500): con gevent, cuánto puede tardar el bucle del worker en atender lo que ya está
-  listo. Un retraso mayor significa una cola de peticiones esperando CPU: las nuevas reciben 503 al
-  momento en vez de alargar la cola. 0 lo desactiva.
+- MAX_LAG_MS (0 = apagado en local; 500 en el despliegue de Lightsail): con gevent, cuánto puede
+  tardar el bucle del worker en atender lo que ya está listo. Un retraso mayor significa una cola de
+  peticiones esperando CPU: las nuevas reciben 503 al momento en vez de alargar la cola. En un portátil
+  ocupado con otras cosas (o en CI) el retraso también sube sin que haya cola: por eso, en local, no.
 - BODY_TIMEOUT (10 s): tiempo máximo para recibir el cuerpo; pasado, 408 (un cliente lento no
   retiene su sitio para siempre).
 """
@@ -39,7 +40,7 @@ def load_limit_settings():
         "RATE_LIMIT": os.environ.get("RATE_LIMIT", "").strip(),
         "RATE_LIMIT_STORAGE": os.environ.get("RATE_LIMIT_STORAGE", "").strip() or "memory://",
         "MAX_IN_FLIGHT": env_number("MAX_IN_FLIGHT", 64, minimum=1),
-        "MAX_LAG_MS": env_number("MAX_LAG_MS", 500, minimum=0),
+        "MAX_LAG_MS": env_number("MAX_LAG_MS", 0, minimum=0),
         "BODY_TIMEOUT": env_number("BODY_TIMEOUT", 10.0, kind=float, minimum=0.1),
     }
 

@@ -10,19 +10,6 @@ from pathlib import Path
 from workshop.patients import example_patient, random_patients
 
 
-def distinct_patients(features, count, seed=0):
-    """`count` pacientes distintas entre sí (ninguna sale de la caché): las de `random_patients` sin repetidas."""
-    seen, patients = set(), []
-    while len(patients) < count:
-        for patient in random_patients(features, count - len(patients), seed):
-            key = tuple(patient.values())
-            if key not in seen:
-                seen.add(key)
-                patients.append(patient)
-        seed += 1000  # si hubo repetidas (casi imposible), otra tanda con otra semilla
-    return patients
-
-
 def write_lines(path, bodies):
     path = Path(path)
     path.write_text("".join(json.dumps(body, separators=(",", ":")) + "\n" for body in bodies), encoding="utf-8")
@@ -33,8 +20,8 @@ def write_body_files(card, folder, single_count, batch_size, batch_count):
     """Escribe los tres archivos de cuerpos y devuelve sus rutas por nombre de escenario."""
     features = card["features"]
     folder = Path(folder)
-    singles = distinct_patients(features, single_count, seed=1)
-    batch_patients = distinct_patients(features, batch_size * batch_count, seed=2)
+    singles = random_patients(features, single_count, seed=1, distinct=True)
+    batch_patients = random_patients(features, batch_size * batch_count, seed=2, distinct=True)
     batches = [{"instances": batch_patients[i:i + batch_size]} for i in range(0, len(batch_patients), batch_size)]
     return {
         "miss": write_lines(folder / "distintos.jsonl", singles),

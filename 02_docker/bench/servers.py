@@ -8,7 +8,6 @@ Funciona en Linux y en macOS: nada de /proc; los procesos se vigilan con psutil.
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import psutil
 
 from serving.launch import GUNICORN_CONF
 from serving.launch import command as gunicorn_command
-from workshop.processes import free_port, http_ok, stop
+from workshop.processes import free_port, http_ok, stop, wait_until
 from workshop.settings import root, shared
 
 ROOT = root()
@@ -68,6 +67,9 @@ CONFIGS = [
     ServerConfig("gevent", "gunicorn.conf.py tal cual: gevent, 2 workers, keep-alive 2 s, reparto de conexiones, "
                  "ONNX, log de accesos",
                  EVERY, slow_clients=True),
+    # Escala: el mismo servidor con 1 worker (WEB_CONCURRENCY=1) frente a los 2 de siempre, en 2 núcleos.
+    ServerConfig("gevent-1-worker", "igual que gevent, con un solo worker (WEB_CONCURRENCY=1)",
+                 (f"health-{HIGH}", f"miss-{HIGH}"), {"WEB_CONCURRENCY": "1"}, workers=1),
     ServerConfig("gevent-sklearn", "igual, con el pipeline de scikit-learn (MODEL_RUNTIME=sklearn)",
                  (*BASIC, f"batch-{HIGH}"), {"MODEL_RUNTIME": "sklearn"}),
     ServerConfig("gevent-sin-log", "igual que gevent, sin la línea de log por petición (ACCESS_LOG=0)",
@@ -131,29 +133,26 @@ def cpu_seconds(processes):
     return total
 
 
-def wait_ready(base_url, process, config, timeout=90.0):
-    """Espera a que responda la salud, a que existan todos los workers y a que estén en reposo.
+def settled(base_url, process, config):
+    """La condición «listo»: responde la salud, existen todos los workers y están en reposo.
 
     Un worker que aún carga el modelo gasta CPU; cuando todos llevan un rato sin gastarla, ya
     atienden. (Sin /proc: psutil funciona igual en Linux y en macOS.)
     """
-    deadline = time.monotonic() + timeout
     parent = psutil.Process(process.pid)
-    previous = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{config.name} terminó al arrancar (código {process.returncode}); mira su log.")
-        healthy = http_ok(base_url + HEALTH_PATH, timeout=2)
+    last = {"cpu": None}
+
+    def ready():
         try:
             children = parent.children()
         except psutil.Error:
             children = []
-        used = cpu_seconds(children)
-        if healthy and len(children) >= config.workers and previous is not None and used - previous < 0.02:
-            return
-        previous = used
-        time.sleep(0.3)
-    raise TimeoutError(f"{config.name} no quedó listo en {timeout:.0f} s")
+        used, previous = cpu_seconds(children), last["cpu"]
+        last["cpu"] = used
+        return (http_ok(base_url + HEALTH_PATH, timeout=2) and len(children) >= config.workers
+                and previous is not None and used - previous < 0.02)
+
+    return ready
 
 
 @contextmanager
@@ -167,7 +166,7 @@ def running(config, folder):
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base_url = f"http://127.0.0.1:{port}"
-        wait_ready(base_url, process, config)
+        wait_until(settled(base_url, process, config), process, config.name, timeout=90.0, interval=0.3)
         yield base_url, process
     except Exception:
         print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
