@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from workshop.argparse_es import SpanishArgumentParser
 from workshop.spanish import after_colon, date, number, scientific
 
 
@@ -60,9 +61,13 @@ def card_path(target=None):
 def main(argv=None):
     from diabetes_model.versions import VersionError
 
-    args = sys.argv[1:] if argv is None else argv
+    parser = SpanishArgumentParser(prog="python -m diabetes_model.summary",
+                                   description="Resume en español la ficha del modelo publicado (make demo-0).")
+    parser.add_argument("target", nargs="?", metavar="FICHA_O_CARPETA",
+                        help="una ficha, una carpeta de versión o una carpeta del modelo (por defecto, MODEL_DIR)")
+    args = parser.parse_args(argv)
     try:
-        path = card_path(args[0] if args else None)
+        path = card_path(args.target)
         card = json.loads(path.read_text(encoding="utf-8"))
         print(summarize(card))
     except VersionError as error:

@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workshop.argparse_es import SpanishArgumentParser
+
 HERE = Path(__file__).resolve().parent
 WEB = HERE / "web"
 VENDOR = WEB / "vendor"
@@ -167,13 +169,12 @@ def draw_icons():
 
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else argv
-    if args not in ([], ["--icons"]):
-        print("Uso: python -m mobile_client.web_build [--icons]  (--icons vuelve a dibujar los PNG de los iconos)",
-              file=sys.stderr)
-        return 2
+    parser = SpanishArgumentParser(prog="python -m mobile_client.web_build",
+                                   description="Modo sin conexión de la app: onnxruntime-web en web/vendor/.")
+    parser.add_argument("--icons", action="store_true", help="vuelve a dibujar los PNG de los iconos desde icon.svg")
+    args = parser.parse_args(argv)
     try:
-        return draw_icons() if args else build()
+        return draw_icons() if args.icons else build()
     except BuildError as error:
         print(error, file=sys.stderr)
         return 1
