@@ -3,7 +3,7 @@
 -- Variables de entorno:
 --   BENCH_BODIES   archivo con un cuerpo JSON por línea; sin ella, peticiones GET.
 --   BENCH_THREADS  número de hilos de wrk (-t): cada hilo recorre su parte de los cuerpos,
---                  así dos hilos nunca envían el mismo paciente (caché fallada de verdad).
+--                  así dos hilos nunca envían el mismo paciente (fallo de caché de verdad).
 --   BENCH_OFFSET   por qué cuerpo empezar (0): la segunda medida de un mismo servidor sigue
 --                  donde acabó la primera, con pacientes que aún no ha visto.
 --   BENCH_API_KEY  si no está vacía, cada petición lleva «Authorization: Bearer <clave>».

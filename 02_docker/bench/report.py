@@ -18,7 +18,7 @@ from .servers import CONFIGS, FLOOD, HIGH, LOW  # noqa: E402
 
 MAIN, SKLEARN, REFERENCE, KEYED = "gevent", "gevent-sklearn", "fastapi", "gevent-clave"
 SHEDDING = (MAIN, "gevent-descarte-50", "gevent-sin-descarte")  # las filas de FLOOD conexiones
-KINDS = {"health": "salud (GET)", "miss": "/v1/predict, caché fallada", "hit": "/v1/predict, acierto de caché",
+KINDS = {"health": "salud (GET)", "miss": "/v1/predict, fallo de caché", "hit": "/v1/predict, acierto de caché",
          "batch": "/v1/predict, lote de 100"}
 ENGINES = {"onnx": "ONNX Runtime (grafo ONNX)", "sklearn": "scikit-learn (predict_proba del pipeline)"}
 # Objetivos de la configuración tal cual, en una misma ejecución: se miden e informan, no son pruebas.
@@ -105,22 +105,22 @@ def targets(results):
     high = [r for kind in ("health", "hit", "miss") if (r := t.get((MAIN, f"{kind}-{HIGH}")))]
     shed = sum(r["requests"] - r["ok"] + r["socket_errors"] for r in high) if high else None
     return [
-        (f"caché fallada ÷ acierto de caché, {LOW} conexiones ≥ {number(MISS_OVER_HIT, 2)}",
+        (f"fallo de caché ÷ acierto de caché, {LOW} conexiones ≥ {number(MISS_OVER_HIT, 2)}",
          number(over_hit, 2), verdict(over_hit, over_hit and over_hit >= MISS_OVER_HIT)),
-        (f"caché fallada ÷ salud, {LOW} conexiones ≥ {number(MISS_OVER_HEALTH, 2)}",
+        (f"fallo de caché ÷ salud, {LOW} conexiones ≥ {number(MISS_OVER_HEALTH, 2)}",
          number(over_health, 2), verdict(over_health, over_health and over_health >= MISS_OVER_HEALTH)),
         (f"p99 de /v1/predict, {LOW} conexiones ≤ {latency(P99_LOW_MS)}", latency(p99_low),
          verdict(p99_low, p99_low is not None and p99_low <= P99_LOW_MS)),
-        (f"caché fallada a {HIGH} conexiones ≥ {number(OVER_REFERENCE, 0)} × la referencia FastAPI",
+        (f"fallo de caché a {HIGH} conexiones ≥ {number(OVER_REFERENCE, 0)} × la referencia FastAPI",
          f"{number(over_reference, 2)} ×" if over_reference else "—",
          verdict(over_reference, over_reference and over_reference >= OVER_REFERENCE)),
-        (f"ninguna respuesta no 2xx ni sin respuesta a {HIGH} conexiones (salud, acierto y caché fallada)",
+        (f"ninguna respuesta no 2xx ni sin respuesta a {HIGH} conexiones (salud, acierto y fallo de caché)",
          number(shed, 0), verdict(shed, shed == 0)),
     ]
 
 
 def ratios(results):
-    """Cociente /v1/predict (caché fallada) ÷ salud de cada configuración, a 2 y a 16 conexiones."""
+    """Cociente /v1/predict (fallo de caché) ÷ salud de cada configuración, a 2 y a 16 conexiones."""
     t = index(results)
     rows = []
     for config in dict.fromkeys(r["config"] for r in results):
@@ -201,7 +201,7 @@ def results_part(results, measured):
               markdown_table(["configuración", "escenario", "peticiones/s", "predicciones/s", "p50", "p99", "máx.",
                               "no 2xx", "sin respuesta", "caché aciertos/fallos", "CPU por worker",
                               "µs de CPU por petición"], results_rows(results)), "",
-              "## /v1/predict (caché fallada) ÷ salud", "",
+              "## /v1/predict (fallo de caché) ÷ salud", "",
               markdown_table(["configuración", f"{LOW} conexiones", f"{HIGH} conexiones"], ratios(results)), ""]
     engines_compared = [f"miss-{LOW}", f"miss-{HIGH}", f"batch-{HIGH}"]
     parts += ["## ONNX frente a scikit-learn, en el mismo servidor", "",
@@ -268,7 +268,7 @@ def flood_part(results):
     if not rows:
         return []
     return [f"## {FLOOD} conexiones: descartar o encolar", "",
-            f"/v1/predict con caché fallada y {FLOOD} conexiones ({FLOOD // HIGH} veces las de la tabla de arriba), "
+            f"/v1/predict con fallo de caché y {FLOOD} conexiones ({FLOOD // HIGH} veces las de la tabla de arriba), "
             "todas abiertas a la vez al empezar. «respondidas»: 2xx ÷ todas las respuestas (las 503 del descarte "
             "cuentan). Las latencias de esta tabla las mide post.lua, tal cual (sin la corrección de wrk de la "
             "tabla «Resultados»; la hora de envío viaja en X-Request-ID; cubetas de un 0,5 %): p50 y p99 de las "
@@ -316,8 +316,8 @@ def write_chart(path, results, floor, title):
                  label=f"{connections} conexiones")
         middle.bar(x, [get(t, c, f"miss-{connections}", "p99_ms") or 0 for c in configs], width,
                    label=f"{connections} conexiones")
-    left.set_title("/v1/predict, caché fallada: peticiones por segundo")
-    middle.set_title("/v1/predict, caché fallada: p99 (ms, escala log.)")
+    left.set_title("/v1/predict, fallo de caché: peticiones por segundo")
+    middle.set_title("/v1/predict, fallo de caché: p99 (ms, escala log.)")
     middle.axhline(P99_LOW_MS, linestyle="--", color="gray",
                    label=f"objetivo a {LOW} conexiones ({latency(P99_LOW_MS)})")
     middle.set_yscale("log")

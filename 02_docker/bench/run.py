@@ -91,7 +91,7 @@ def measure(config, key, url, master, settings, bodies, offsets):
     raw = run_wrk(url + path, settings, connections, bodies.get(body), offset=offsets[config.name],
                   api_key=config.env.get("API_KEY", ""), timing=connections > HIGH)
     after = worker_cpu(master)
-    if body == "miss":  # la siguiente medida de caché fallada empieza donde acabó esta: pacientes nunca vistos
+    if body == "miss":  # la siguiente medida de fallo de caché empieza donde acabó esta: pacientes nunca vistos
         offsets[config.name] = raw["next_offset"]
     return {"config": config.name, "scenario": key, "connections": connections, **summarize(raw, items),
             "worker_cpu": cpu_shares(before, after), "worker_cpu_s": sum(cpu_used(before, after))}

@@ -31,7 +31,7 @@ TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_L
 # FLOOD: 16 veces las conexiones de HIGH, para ver qué hace el descarte de carga (limits.py).
 LOW, HIGH, FLOOD = 2, 16, 256
 BATCH_SIZE = 100
-# En este orden: los aciertos de caché van antes que las cachés falladas, que vacían la LRU.
+# En este orden: los aciertos de caché van antes que los fallos de caché, que vacían la LRU.
 SCENARIOS = {
     f"health-{LOW}": (HEALTH_PATH, None, LOW, 1),
     f"health-{HIGH}": (HEALTH_PATH, None, HIGH, 1),
