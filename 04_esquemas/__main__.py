@@ -5,7 +5,7 @@
     app       lo que vería la app: la predicción más reciente de cada paciente
     produce   la app publica eventos de pacientes en el stream de Redis
     worker    un consumidor del grupo: predice y publica resultados
-    status    lag, pendientes, consumidores y mensajes muertos del stream
+    status    lag, pendientes, ocupación frente al límite, productor retenido, consumidores y muertos
     demo      los tres esquemas con las mismas pacientes y la tabla de la charla (`make demo-4`)
 
 Base de datos: DATABASE_URL (SQLite en results/ por defecto). Redis: REDIS_URL (127.0.0.1:6379).
@@ -100,10 +100,15 @@ def cmd_status(args):
 
     broker = RedisStreams(args.redis_url)
     state = broker.status()
-    print(f"Redis en {broker.label}; cada stream guarda como mucho ≈ {number(broker.maxlen, 0)} "
-          "(SCHEMES_STREAM_MAXLEN): lo más antiguo se borra.")
+    print(f"Redis en {broker.label}; en {broker.events} caben {number(broker.maxlen, 0)} eventos sin confirmar "
+          "(SCHEMES_STREAM_MAXLEN): lleno, el productor espera; solo se borra lo que el grupo ya confirmó.")
     print(f"{broker.events}: {number(state['events'], 0)} eventos · lag (sin entregar) {number(state['lag'], 0)} · "
           f"pendientes (entregados sin confirmar) {number(state['pending'], 0)}")
+    fill = state["events"] / state["maxlen"]
+    held = state["held"]
+    print(f"ocupación: {number(state['events'], 0)} de {number(state['maxlen'], 0)} ({number(100 * fill, 0)} %) · "
+          + (f"productor RETENIDO desde hace {number(held['seconds'], 1)} s: espera sitio para "
+             f"{number(held['waiting'], 0)} eventos" if held else "productor sin retener"))
     print(f"{broker.results}: {number(state['results'], 0)} resultados · {broker.dead}: {number(state['dead'], 0)} "
           "mensajes muertos")
     for consumer in state["consumers"]:
@@ -179,7 +184,8 @@ def add_stream_commands(commands):
     sub.add_argument("--count", type=positive_int, default=50, metavar="N", help="eventos por lectura (50)")
     sub.add_argument("--cost-ms", type=non_negative_float, default=None, metavar="MS",
                      help="coste simulado por evento en ms; por defecto SCHEMES_EVENT_COST_MS o 0 (desactivado)")
-    add_command(commands, "status", cmd_status, "Lag, pendientes, consumidores y mensajes muertos del stream.", "redis")
+    add_command(commands, "status", cmd_status, "Lag, pendientes, ocupación, productor retenido, consumidores y "
+                "mensajes muertos del stream.", "redis")
 
 
 def _number(convert, minimum, strict):

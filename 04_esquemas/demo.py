@@ -45,6 +45,7 @@ from .report import REST_CLIENTS, TALK, cores, percentiles, timeline
 
 POLL_S = 0.05  # cada cuánto mira la app la tabla de predicciones
 PREDICT_PATH = "/v1/predict"
+FSYNC_PROBE = "pacientes:prueba-fsync"  # stream aparte para medir el precio de appendfsync always
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,15 @@ class Demo:
         else:
             self.redis_url, process = self.stack.enter_context(servers.running_redis(self.folder))
             self.processes["redis-server"] = [process]
-            say(f"Redis: {servers.server_label(process.args[0])} en {self.redis_url} (PID {process.pid}).")
-        self.broker = stream.RedisStreams(self.redis_url)
+            say(f"Redis: {servers.server_label(process.args[0])} en {self.redis_url} (PID {process.pid}), con el "
+                "AOF en la carpeta de la demo y appendfsync always: un evento cuyo XADD respondió sobrevive a un "
+                "reinicio.")
+        self.broker = stream.RedisStreams(self.redis_url, log=say)
+        if not self.settings.redis_url:
+            self.results["durability"] = durability_cost(self.broker.client)
+            cost = self.results["durability"]
+            say(f"  Su precio: XADD de uno en uno, {number(cost['always'], 0)}/s con appendfsync always frente a "
+                f"{number(cost['everysec'], 0)}/s con everysec (fsync antes de cada respuesta).")
         self.broker.client.delete(self.broker.events, self.broker.results, self.broker.dead)
         self.broker.ensure_group()
         self.api_url, api = self.stack.enter_context(running_api(self.folder, env={"GUNICORN_ACCESSLOG": "off"}))
@@ -319,6 +327,23 @@ class Demo:
         """Qué necesita cada esquema, con los procesos que arrancó la demo contados (antes de pararlos)."""
         workers = len(psutil.Process(self.processes["gunicorn"][0].pid).children())
         return report.needs(self.database_url, workers, len(self.processes["consumer"]))
+
+
+def durability_cost(client, count=300):
+    """XADD por segundo, de uno en uno (un viaje de red y, con «always», un fsync por evento), con
+    appendfsync always y con everysec, en un stream aparte que se borra; deja «always» puesto."""
+    rates = {}
+    try:
+        for mode in ("everysec", "always"):
+            client.config_set("appendfsync", mode)
+            started = time.perf_counter()
+            for _ in range(count):
+                client.xadd(FSYNC_PROBE, {"data": "x" * 200})
+            rates[mode] = count / (time.perf_counter() - started)
+    finally:
+        client.config_set("appendfsync", "always")
+        client.delete(FSYNC_PROBE)
+    return rates
 
 
 def interrupt(signum, frame):

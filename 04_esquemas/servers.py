@@ -54,24 +54,45 @@ def server_label(binary):
     return f"{Path(binary).name} del sistema"
 
 
-@contextmanager
-def running_redis(folder, port=None):
-    """redis-server en 127.0.0.1 sin persistencia, en `folder`. Devuelve (url, proceso)."""
-    port = port or free_port()
-    command = [redis_server_binary(), "--bind", LOCALHOST, "--port", str(port), "--save", "",
-               "--appendonly", "no", "--dir", str(folder)]
+def redis_command(folder, port, appendfsync="always"):
+    """La orden de redis-server en 127.0.0.1:`port` con su carpeta de datos en `folder`.
+
+    Con `appendfsync` («always», «everysec» o «no») escribe cada cambio en el AOF (`folder`/appendonlydir):
+    «always» hace fsync antes de responder, así que un evento cuyo XADD respondió sobrevive a que maten
+    Redis. Con None, sin persistencia (lo que había se pierde al reiniciar). Sin instantáneas RDB (--save '').
+    """
+    persistence = (["--appendonly", "no"] if appendfsync is None else
+                   ["--appendonly", "yes", "--appendfsync", appendfsync])
+    return [redis_server_binary(), "--bind", LOCALHOST, "--port", str(port), "--save", "", *persistence,
+            "--dir", str(folder)]
+
+
+def start_redis(command, folder):
+    """Arranca `command` (de `redis_command`) y espera a que conteste PING (tras cargar su AOF). Devuelve
+    (url, proceso); también sirve para volver a arrancarlo en el mismo puerto y con los mismos datos."""
     process = start(command, Path(folder) / "redis.log")
-    url = f"redis://{LOCALHOST}:{port}/0"
+    url = f"redis://{LOCALHOST}:{command[command.index('--port') + 1]}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+
+    def answers():
+        try:
+            return client.ping()
+        except redis.RedisError:  # también «LOADING»: aún está leyendo su AOF
+            return False
+
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-
-        def answers():
-            try:
-                return client.ping()
-            except redis.RedisError:
-                return False
-
         wait_until(answers, process, "redis-server", 15)
+    except BaseException:
+        stop(process)
+        raise
+    return url, process
+
+
+@contextmanager
+def running_redis(folder, port=None, appendfsync="always"):
+    """redis-server en 127.0.0.1 con el AOF en `folder` (ver `redis_command`). Devuelve (url, proceso)."""
+    url, process = start_redis(redis_command(folder, port or free_port(), appendfsync), folder)
+    try:
         yield url, process
     finally:
         stop(process)

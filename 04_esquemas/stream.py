@@ -11,8 +11,14 @@ Garantías (con Redis Streams):
   evento (SET NX) evita un segundo resultado si el evento se entrega otra vez.
 - Un evento que falla `max_attempts` veces va a la cola de mensajes muertos (pacientes:muertos)
   con el error, en vez de bloquear el grupo para siempre.
-- Cada stream tiene un tamaño acotado: XADD MAXLEN ~ N (SCHEMES_STREAM_MAXLEN, 100.000 por defecto)
-  borra los más antiguos al pasar de N, por nodos enteros (así que puede quedar algo por encima de N).
+- El stream de eventos está acotado SIN perder nada: caben como mucho N eventos sin confirmar
+  (SCHEMES_STREAM_MAXLEN, 100.000 por defecto). Solo se recorta lo que todos los grupos ya confirmaron
+  (XTRIM MINID); con el stream lleno, el productor espera a que los consumidores hagan sitio
+  (SCHEMES_PRODUCER_WAIT_S como mucho) y, si no, dice cuántos eventos no pudo enviar. Resultados y
+  muertos sí se recortan con XADD MAXLEN ~ N (nadie los confirma: la app los lee al llegar).
+- Si Redis se cae, nadie sale: el consumidor y el productor reintentan con esperas crecientes (hasta
+  2 s), lo dicen en una línea al caer y en otra al volver; el consumidor vuelve a crear el grupo si
+  Redis volvió vacío y termina lo que tenía pendiente (ver `stream_faults.py`).
 
 El broker está detrás de una interfaz pequeña (`RedisStreams`); el README explica qué cambiaría
 con Kinesis o Kafka.
@@ -21,15 +27,27 @@ con Kinesis o Kafka.
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from workshop.modelfiles import ModelError
 from workshop.secrets import mask_text, mask_url
 
-from .common import SchemesError, event_cost, live_model, live_version, row_from_patient, stream_maxlen_from_env
+from .common import (
+    SchemesError,
+    event_cost,
+    live_model,
+    live_version,
+    producer_wait_from_env,
+    row_from_patient,
+    stream_maxlen_from_env,
+)
+from .stream_faults import RETRYABLE, Outage, Producer, held_back, short, trim_acknowledged
 
 EVENTS = "pacientes:eventos"
 RESULTS = "pacientes:resultados"
@@ -72,32 +90,37 @@ class RedisStreams:
     Es lo único que habría que reescribir para otro broker (ver «Kinesis y Kafka» en el README).
     """
 
-    def __init__(self, url=None, *, events=EVENTS, results=RESULTS, dead=DEAD, group=GROUP, maxlen=None):
+    def __init__(self, url=None, *, events=EVENTS, results=RESULTS, dead=DEAD, group=GROUP, maxlen=None,
+                 wait_s=None, log=None):
         self.url = url or redis_url()
         self.label = mask_url(self.url)  # lo que se imprime: sin la contraseña
         self.events, self.results, self.dead, self.group = events, results, dead, group
-        # Cada XADD recorta su stream a unos `maxlen` eventos (MAXLEN ~: por nodos enteros, barato).
+        # Eventos: como mucho `maxlen` sin confirmar (el productor espera). Resultados y muertos: MAXLEN ~.
         self.maxlen = maxlen or stream_maxlen_from_env()
+        self.wait_s = producer_wait_from_env() if wait_s is None else wait_s
         try:
-            # socket_timeout mayor que cualquier espera bloqueante (XREADGROUP BLOCK ≤ 1 s).
+            # socket_timeout mayor que cualquier espera bloqueante (XREADGROUP BLOCK ≤ 1 s). Sin los reintentos
+            # propios de redis-py: los hace quien llama, con su espera creciente y una línea por caída.
             self.client = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
-                                               socket_timeout=10)
+                                               socket_timeout=10, retry=Retry(NoBackoff(), 0))
             self.client.ping()
         except (redis.RedisError, ValueError) as error:  # ValueError: una URL que redis-py no entiende
             raise SchemesError(f"No puedo conectar con Redis en {self.label} ({mask_text(short(error), self.url)}): "
                                "arráncalo (`make demo-4` lo hace solo) o corrige REDIS_URL.") from None
         self._write_once = self.client.register_script(WRITE_ONCE_AND_ACK)
+        self.producer = Producer(self.client, self.events, self.maxlen, wait_s=self.wait_s, url=self.url,
+                                 label=self.label, log=log or (lambda text: print(text, file=sys.stderr, flush=True)))
 
     # ------------------------------------------------------------ lado de la app (productor y lector)
 
     def publish(self, patients, created_at=None):
-        """Añade un evento por paciente [(id, datos)] en un solo viaje de red; devuelve sus ids."""
-        pipe = self.client.pipeline(transaction=False)
-        for patient_id, data in patients:
-            stamp = created_at if created_at is not None else time.time()
-            pipe.xadd(self.events, {"patient_id": str(patient_id), "data": json.dumps(data),
-                                    "created_at": repr(stamp)}, maxlen=self.maxlen, approximate=True)
-        return pipe.execute()
+        """Añade un evento por paciente [(id, datos)] (de 500 en 500 por viaje de red); devuelve sus ids.
+
+        Con el stream lleno espera a que haya sitio y con Redis caído reintenta; si no avanza en `wait_s`
+        segundos, PublishError con los ids publicados y cuántos no pudo enviar.
+        """
+        stamp = created_at if created_at is not None else time.time()
+        return self.producer.publish([(patient_id, json.dumps(data), repr(stamp)) for patient_id, data in patients])
 
     def last_result_id(self):
         """El id del último resultado publicado ("0-0" si no hay): para leer solo los que lleguen después."""
@@ -112,17 +135,21 @@ class RedisStreams:
     # ------------------------------------------------------------ lado de los consumidores
 
     def ensure_group(self):
-        """Crea el grupo (y el stream) si no existen; desde el principio, para no perder eventos."""
+        """Crea el grupo (y el stream) si no existen; desde el principio, para no perder eventos. ¿Lo creó?"""
         try:
-            self.client.xgroup_create(self.events, self.group, id="0", mkstream=True)
+            return bool(self.client.xgroup_create(self.events, self.group, id="0", mkstream=True))
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+            return False
 
     def join(self, consumer):
-        """Da de alta al consumidor en el grupo (XGROUP CREATECONSUMER): ya se le ve en XINFO CONSUMERS."""
-        self.ensure_group()
+        """Da de alta al consumidor en el grupo (XGROUP CREATECONSUMER): ya se le ve en XINFO CONSUMERS.
+
+        Devuelve si tuvo que crear el grupo (p. ej. porque Redis volvió vacío de una caída)."""
+        created = self.ensure_group()
         self.client.xgroup_createconsumer(self.events, self.group, consumer)
+        return created
 
     def read_new(self, consumer, count, block_ms):
         """Eventos nunca entregados a nadie del grupo (XREADGROUP >): primera entrega."""
@@ -133,14 +160,29 @@ class RedisStreams:
         """Reclama (XAUTOCLAIM) eventos pendientes sin confirmar desde hace `min_idle_ms` (su consumidor
         murió o va muy lento) y dice cuántas veces se ha entregado cada uno (XPENDING)."""
         answer = self.client.xautoclaim(self.events, self.group, consumer, min_idle_ms, "0-0", count=count)
-        claimed = [(id, fields) for id, fields in answer[1] if fields is not None]
-        if not claimed:
+        return self._with_attempts([(id, fields) for id, fields in answer[1] if fields is not None])
+
+    def read_own_pending(self, consumer, count, after="0-0"):
+        """Los eventos que este consumidor leyó y no confirmó (XREADGROUP con id: su lista de pendientes),
+        después de `after`. Tras una caída de Redis, para terminarlos. Devuelve (entregas, último id o None)."""
+        answer = self.client.xreadgroup(self.group, consumer, {self.events: after}, count=count)
+        entries = answer[0][1] if answer else []
+        return self._with_attempts([(id, fields) for id, fields in entries if fields]), \
+            (entries[-1][0] if entries else None)
+
+    def _with_attempts(self, entries):
+        """Cada entrada con las veces que se ha entregado (XPENDING), en un viaje de red."""
+        if not entries:
             return []
         pipe = self.client.pipeline(transaction=False)
-        for id, _ in claimed:
+        for id, _ in entries:
             pipe.xpending_range(self.events, self.group, min=id, max=id, count=1)
-        times = [entries[0]["times_delivered"] if entries else 1 for entries in pipe.execute()]
-        return [Delivery(id, fields, count) for (id, fields), count in zip(claimed, times, strict=True)]
+        times = [found[0]["times_delivered"] if found else 1 for found in pipe.execute()]
+        return [Delivery(id, fields, count) for (id, fields), count in zip(entries, times, strict=True)]
+
+    def trim_acknowledged(self):
+        """Borra del stream de eventos solo lo que todos los grupos ya confirmaron (XTRIM MINID)."""
+        return trim_acknowledged(self.client, self.events)
 
     def complete(self, outcomes):
         """Escribe cada resultado (o mensaje muerto) una sola vez y confirma su evento, en un viaje de red.
@@ -157,14 +199,15 @@ class RedisStreams:
     # ------------------------------------------------------------ observar
 
     def status(self):
-        """Lag (sin entregar), pendientes (entregados sin confirmar), consumidores y longitudes."""
+        """Lag (sin entregar), pendientes (entregados sin confirmar), consumidores, longitudes, límite y si el
+        productor está retenido esperando sitio."""
         groups = {group["name"]: group for group in self.client.xinfo_groups(self.events)} \
             if self.client.exists(self.events) else {}
         group = groups.get(self.group)
         consumers = self.client.xinfo_consumers(self.events, self.group) if group else []
         return {"events": self.client.xlen(self.events), "results": self.client.xlen(self.results),
                 "dead": self.client.xlen(self.dead), "lag": self._lag(group),
-                "pending": group["pending"] if group else 0,
+                "pending": group["pending"] if group else 0, "maxlen": self.maxlen, "held": held_back(self.client),
                 "consumers": [{"name": c["name"], "pending": c["pending"], "idle_ms": c["idle"]} for c in consumers]}
 
     def _lag(self, group):
@@ -188,18 +231,51 @@ class Worker:
         self.checked_version_at = time.monotonic()
         self.next_claim = 0.0
         self.totals = {"results": 0, "dead": 0, "failed": 0, "duplicates": 0}
+        self.outage = Outage(log, f"[{self.name}]", broker.url, broker.label)
+        self.lost_group = False
 
     def run(self, should_stop=lambda: False):
-        """Procesa hasta que `should_stop()` sea cierto (SIGTERM o Ctrl+C en la línea de órdenes)."""
+        """Procesa hasta que `should_stop()` sea cierto (SIGTERM o Ctrl+C en la línea de órdenes).
+
+        Una caída de Redis no lo para: lo dice una vez, reintenta con esperas crecientes y, al volver
+        Redis, se da de alta otra vez (crea el grupo si hace falta) y termina sus pendientes."""
         self.broker.join(self.name)
         self.log(f"[{self.name}] escuchando {self.broker.events} (grupo {self.broker.group}) con el modelo "
                  f"{self.model.version}; reintentos máx. {self.max_attempts}; coste simulado por evento: "
                  f"{describe_cost(self.cost_ms)}.")
         while not should_stop():
-            self.step(block_ms=500)
+            try:
+                if self.outage.active or self.lost_group:
+                    self.recover()
+                self.step(block_ms=500)
+            except RETRYABLE as error:
+                self.outage.down(error, "no salgo y reintento")
+                self.outage.backoff.sleep(should_stop)
+            except redis.ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                self.lost_group = True  # Redis volvió vacío sin que se notara la caída: se crea otra vez
         self.log(f"[{self.name}] parado: {self.totals['results']} resultados, {self.totals['dead']} a muertos, "
                  f"{self.totals['failed']} intentos fallidos, {self.totals['duplicates']} reentregas que ya tenían "
                  "resultado (no se escribieron otra vez).")
+
+    def recover(self):
+        """Tras una caída: de alta otra vez en el grupo (lo crea si Redis volvió vacío) y termina lo que
+        había leído sin confirmar (su lista de pendientes). Una línea: Redis volvió y cómo."""
+        created = self.broker.join(self.name)
+        finished, after = 0, "0-0"
+        while after:
+            deliveries, after = self.broker.read_own_pending(self.name, self.count, after)
+            finished += self.handle(deliveries)
+        self.next_claim = 0.0  # y en seguida, lo abandonado por otros
+        doing = (f"el grupo {self.broker.group} no existía (Redis volvió vacío: sin persistencia se pierden los "
+                 "eventos) y lo he creado otra vez; sigo" if created else
+                 f"sigo, con {finished} eventos que tenía pendientes")
+        if self.outage.active:
+            self.outage.up(doing)
+        elif created:
+            self.log(f"[{self.name}] {doing}.")
+        self.lost_group = False
 
     def step(self, block_ms=500):
         """Una vuelta: primero lo abandonado por otros (cada cierto tiempo), después lo nuevo."""
@@ -209,6 +285,7 @@ class Worker:
         if now >= self.next_claim:
             self.next_claim = now + self.claim_idle_ms / 2000
             handled += self.handle(self.broker.claim_stale(self.name, self.claim_idle_ms, self.count))
+            self.broker.trim_acknowledged()  # lo que todos los grupos ya confirmaron deja sitio al productor
         # Sin espera si ya hubo trabajo (BLOCK 0 en Redis sería esperar para siempre: None = no bloquear).
         handled += self.handle(self.broker.read_new(self.name, self.count, None if handled else block_ms))
         return handled
@@ -280,7 +357,3 @@ class Worker:
 def describe_cost(cost_ms):
     return f"{cost_ms:g} ms (simulado, una espera)" if cost_ms > 0 else "desactivado"
 
-
-def short(error):
-    text = str(error) or type(error).__name__
-    return text if len(text) <= 160 else text[:160] + "…"

@@ -1,6 +1,6 @@
 """Etapa 04, streaming con Redis: nada se pierde, nada se duplica, lo venenoso se aparta.
 
-Cada prueba arranca su propio redis-server en 127.0.0.1 (puerto libre, sin persistencia) y sus
+Cada prueba arranca su propio redis-server en 127.0.0.1 (puerto libre, AOF en su carpeta) y sus
 consumidores como procesos reales, y lo para todo por su PID al acabar, también si falla.
 """
 
@@ -149,6 +149,7 @@ def test_status_shows_lag_pending_and_consumers(redis_url, home, card):
     code, out, err = run_to_exit([sys.executable, "-m", "schemes", "status"], env={"REDIS_URL": redis_url})
     assert code == 0, err
     assert "10 eventos · lag (sin entregar) 6 · pendientes (entregados sin confirmar) 4" in out
+    assert "ocupación: 10 de 100.000 (0 %) · productor sin retener" in out
     assert "consumidor curioso: 4 pendientes" in out
 
 
@@ -162,21 +163,35 @@ def test_without_redis_the_producer_and_worker_say_so_in_spanish(command, home):
     assert "Traceback" not in out + err and err.count("\n") == 1
 
 
-def test_worker_that_loses_redis_mid_run_says_so_and_exits(tmp_path, home):
+def test_worker_that_loses_redis_mid_run_says_so_and_goes_on(tmp_path, home, card):
+    """Redis se para y vuelve VACÍO (sin persistencia): el consumidor lo dice una vez, no sale, crea otra vez
+    el grupo al volver Redis y sigue prediciendo. (Con el AOF no se pierde nada: test_04_stream_faults.py.)"""
     need(redis_available(), "falta redis-server (apt-get install redis-server)")
-    with servers.running_redis(tmp_path) as (url, redis_process):
-        worker = processes.start(servers.python_module("worker", "--name", "W"), tmp_path / "worker.log",
-                                 env={"REDIS_URL": url, "MODEL_DIR": str(home)})
-        try:
-            broker = RedisStreams(url)
-            wait_until(lambda: "W" in {c["name"] for c in broker.status()["consumers"]}, 30, "W no se dio de alta")
-            stop(redis_process)
-            code = worker.wait(30)
-        finally:
-            stop(worker)
+    command = servers.redis_command(tmp_path, free_port(), appendfsync=None)
+    url, redis_process = servers.start_redis(command, tmp_path)
+    worker = processes.start(servers.python_module("worker", "--name", "W"), tmp_path / "worker.log",
+                             env={"REDIS_URL": url, "MODEL_DIR": str(home)})
+    try:
+        broker = RedisStreams(url)
+        wait_until(lambda: "W" in {c["name"] for c in broker.status()["consumers"]}, 30, "W no se dio de alta")
+        stop(redis_process)
+        wait_until(lambda: worker.poll() is not None or "Redis no responde en" in worker.log_path.read_text(), 30,
+                   "el consumidor no dijo que Redis cayó")
+        assert worker.poll() is None, processes.log_tail(worker)
+        url, redis_process = servers.start_redis(command, tmp_path)  # mismo puerto, vacío
+        wait_until(lambda: worker.poll() is not None or "Redis vuelve a responder" in worker.log_path.read_text(),
+                   30, "el consumidor no dijo que Redis volvió")
+        (event_id,) = publish_patients(broker, card, 1)
+        wait_until(lambda: worker.poll() is not None or broker.status()["results"] >= 1, 30, "sin resultado")
+        assert worker.poll() is None, processes.log_tail(worker)
+        assert results_by_event(broker) == [event_id]
+    finally:
+        stop(worker)
+        stop(redis_process)
     log = worker.log_path.read_text()
-    assert code == 1
-    assert "Error: se perdió la conexión con Redis" in log and "Traceback" not in log
+    assert log.count("Redis no responde en") == 1 and log.count("Redis vuelve a responder tras") == 1, log
+    assert "el grupo predictores no existía (Redis volvió vacío" in log
+    assert "Error:" not in log and "Traceback" not in log
 
 
 def test_the_worker_predicts_like_the_api(redis_url, workers, home, card):
@@ -223,7 +238,7 @@ def test_a_new_model_version_is_used_for_the_next_events(redis_url, workers, hom
 
 
 def test_every_stream_keeps_about_maxlen_entries(redis_url, card, monkeypatch):
-    """XADD MAXLEN ~ N en eventos, resultados y muertos: cada stream se queda cerca de N y pierde lo más antiguo.
+    """Eventos: como mucho N, y solo se borra lo confirmado. Resultados y muertos: XADD MAXLEN ~ N, cerca de N.
 
     Con «~» Redis solo borra nodos enteros (como mucho `stream-node-max-entries` entradas cada uno): el
     stream nunca baja de N y puede pasarse, como mucho, en un nodo.
@@ -242,10 +257,11 @@ def test_every_stream_keeps_about_maxlen_entries(redis_url, card, monkeypatch):
         deliveries = broker.read_new("c", count=100, block_ms=100)
         broker.complete([(delivery, {"event_id": delivery.id}, index % 2 == 1)
                          for index, delivery in enumerate(deliveries)])
+        assert broker.client.xlen(broker.events) <= maxlen  # nunca más de N eventos en el stream
     lengths = {name: broker.client.xlen(name) for name in (broker.events, broker.results, broker.dead)}
     print(f"\nMAXLEN ~ {maxlen} (nodos de {node}): {lengths} tras 1.200 eventos, 600 resultados y 600 muertos")
-    assert all(maxlen <= length <= maxlen + node for length in lengths.values()), lengths
-    assert broker.client.xrange(broker.events, min=first, max=first) == []  # el más antiguo ya no está
+    assert all(maxlen <= length <= maxlen + node for length in (lengths[broker.results], lengths[broker.dead]))
+    assert broker.client.xrange(broker.events, min=first, max=first) == []  # el más antiguo (confirmado) ya no está
 
 
 def test_a_bad_stream_maxlen_is_one_spanish_sentence(redis_url):
