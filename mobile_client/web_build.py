@@ -3,21 +3,22 @@
 Necesita Node 18 o posterior. Ejecuta `npm ci` en mobile_client/ (la versión exacta de
 onnxruntime-web está fijada en package.json y package-lock.json) y copia a `web/vendor/` SOLO los
 tres archivos que carga la app: la API de JavaScript (`ort.wasm.min.js`), su cargador
-(`ort-wasm-simd-threaded.mjs`) y el motor WebAssembly (`ort-wasm-simd-threaded.wasm`). Junto a
-cada uno escribe su versión comprimida (`.gz`, gzip -9) para que la API la envíe a los
-navegadores que aceptan gzip, y `vendor.json` con la versión, los tamaños y los sha256.
+(`ort-wasm-simd-threaded.mjs`) y el motor WebAssembly (`ort-wasm-simd-threaded.wasm`), con
+`vendor.json` (la versión, los tamaños y los sha256). Después, junto a cada archivo de texto o
+WebAssembly de web/ de 10 KB o más (el motor, app.js…), escribe su versión comprimida (`.gz`,
+gzip -9, siempre los mismos bytes: workshop.precompress) para que la API la envíe tal cual a los
+navegadores, y borra los `.gz` que ya no corresponden a ningún archivo.
 
-Sin Node (o con uno anterior a 18) lo dice en una frase y termina con 0: la app sigue funcionando
-con conexión y avisa de que el modo sin conexión no está instalado.
+Sin Node (o con uno anterior a 18) lo dice en una frase, comprime la app igual y termina con 0: la
+app sigue funcionando con conexión y avisa de que el modo sin conexión no está instalado.
 
     python -m mobile_client.web_build            # o: python mobile_client/web_build.py
     python -m mobile_client.web_build --icons    # vuelve a dibujar los PNG de los iconos (Chromium)
 
-Solo usa la biblioteca estándar (y Playwright para --icons).
+Solo usa la biblioteca estándar y workshop/ (y Playwright para --icons).
 """
 
 import base64
-import gzip
 import hashlib
 import json
 import re
@@ -27,6 +28,7 @@ import sys
 from pathlib import Path
 
 from workshop.argparse_es import SpanishArgumentParser
+from workshop.precompress import precompress_tree
 
 HERE = Path(__file__).resolve().parent
 WEB = HERE / "web"
@@ -95,7 +97,7 @@ def npm_ci(version):
 
 
 def copy_vendor(version):
-    """Copia los archivos que carga la app, con su .gz y vendor.json; borra lo que sobre en vendor/."""
+    """Copia los archivos que carga la app y vendor.json; borra lo que sobre en vendor/ (salvo los .gz)."""
     VENDOR.mkdir(exist_ok=True)
     wanted = {"vendor.json", *FILES, *(f"{name}.gz" for name in FILES)}
     for old in VENDOR.iterdir():
@@ -107,10 +109,12 @@ def copy_vendor(version):
         if not source.exists():
             raise BuildError(f"{PACKAGE} {version} no trae dist/{name}: revisa la lista FILES de web_build.py.")
         data = source.read_bytes()
-        (VENDOR / name).write_bytes(data)
-        packed = gzip.compress(data, compresslevel=9, mtime=0)  # mtime=0: el mismo .gz en cada ejecución
-        (VENDOR / f"{name}.gz").write_bytes(packed)
-        files[name] = {"size": len(data), "gzip_size": len(packed), "sha256": hashlib.sha256(data).hexdigest()}
+        if not (VENDOR / name).is_file() or (VENDOR / name).read_bytes() != data:
+            (VENDOR / name).write_bytes(data)  # sin cambios, la misma fecha: la API no vuelve a leerlo
+        files[name] = {"size": len(data), "gzip_size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    packed = precompress_tree(WEB)
+    for name, info in files.items():
+        info["gzip_size"] = packed.get(f"vendor/{name}", (0, info["size"]))[1]
     manifest = {"package": PACKAGE, "version": version, "files": files}
     (VENDOR / "vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return files
@@ -120,6 +124,7 @@ def build():
     major = node_major()
     if major is None or major < MIN_NODE:
         found = "no está instalado" if major is None else f"es la versión {major}"
+        precompress_tree(WEB)
         print(f"El modo sin conexión de la app web necesita Node {MIN_NODE} o posterior y Node {found}: "
               "la app funciona igual con conexión a la API.")
         return 0

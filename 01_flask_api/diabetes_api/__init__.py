@@ -28,7 +28,7 @@ def create_app(config=None, verified=None):
 
     from flask import Flask
 
-    from . import errors, info, limits, metrics, observability, openapi, predict, security
+    from . import errors, info, limits, metrics, observability, openapi, predict, security, webapp
     from .model import load_model
     from .settings import load_settings
 
@@ -52,6 +52,5 @@ def create_app(config=None, verified=None):
     # Todas las rutas, igual: blueprints con decoradores (la de salud la añade el de info al registrarse).
     for blueprint in (info.bp, predict.bp, openapi.bp):
         app.register_blueprint(blueprint)
-    if info.has_web_app(app.config):
-        app.register_blueprint(info.web)
+    webapp.init_app(app)  # /app/ solo si WEB_DIR nombra una carpeta
     return app

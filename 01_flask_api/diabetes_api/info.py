@@ -1,5 +1,5 @@
-"""Rutas de información: salud, la vista pública del modelo, su ficha completa, el grafo ONNX, un índice
-en la raíz y la app web.
+"""Rutas de información: salud, la vista pública del modelo, su ficha completa, el grafo ONNX y un índice
+en la raíz.
 
 - `GET /v1/model` (abierta): lo que un cliente necesita para dibujar el formulario y comprobar el modelo
   que descarga: nombre, versión, variables con rangos y etiquetas, clases, umbral, métricas principales
@@ -8,29 +8,22 @@ en la raíz y la app web.
 - `GET /v1/model.onnx` (con la clave, si hay): los bytes del grafo publicado, para predecir en el
   dispositivo (la app web con onnxruntime-web). `ETag` = su sha256: una versión nueva, otra descarga.
 
-La app web se sirve en /app/ desde el mismo origen que la API (el navegador no necesita CORS para
-llamarla) cuando WEB_DIR nombra su carpeta: la API no sabe dónde vive la app.
+La app web (/app/, cuando WEB_DIR nombra su carpeta) la sirve webapp.py.
 """
 
 import hashlib
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from . import metrics
 from .errors import ApiError
+from .webapp import has_web_app  # el índice enlaza /app/ (y openapi.py lo importa de aquí)
 
 bp = Blueprint("info", __name__)
-web = Blueprint("web", __name__)
 
 HEADLINE_METRICS = ("cv_roc_auc_mean",)
 HEADLINE_TEST_METRICS = ("roc_auc", "accuracy", "recall_positive")
-# Archivos de la app que pesan (el motor WASM): se envían comprimidos si existe su «.gz» y el navegador lo admite.
-COMPRESSED = (".wasm", ".mjs", ".js")
-
-
-def has_web_app(config):
-    """True si WEB_DIR nombra una carpeta que existe: entonces se sirve /app/."""
-    return config.get("WEB_DIR") is not None and Path(config["WEB_DIR"]).is_dir()
 
 
 def _service():
@@ -38,9 +31,16 @@ def _service():
 
 
 def health():
-    """200 con la versión que se sirve (si no hubiera modelo, la app ni siquiera arranca)."""
+    """200 con la versión que se sirve (si no hubiera modelo, la app ni siquiera arranca).
+
+    Si este worker dejó de escribir métricas (carpeta llena o sin permiso), añade «metrics»:
+    «degradadas»: sigue siendo 200 (predice bien y el contenedor sigue sano), pero lo dice.
+    """
     model = _service().model
-    return jsonify({"status": "ok", "model_version": model.version, "runtime": model.runtime})
+    body = {"status": "ok", "model_version": model.version, "runtime": model.runtime}
+    if metrics.degraded():
+        body["metrics"] = metrics.DEGRADED
+    return jsonify(body)
 
 
 def public_view(card, onnx):
@@ -88,29 +88,6 @@ def index():
         links["app"] = "/app/"
     return jsonify({"name": model.card.get("name"), "description": model.card.get("description"),
                     "model_version": model.version, "links": links})
-
-
-@web.get("/app/")
-def app_index():
-    return send_from_directory(current_app.config["WEB_DIR"], "index.html")
-
-
-@web.get("/app/<path:filename>")
-def app_file(filename):
-    # send_from_directory rechaza rutas que salgan de la carpeta (../) con un 404.
-    folder = Path(current_app.config["WEB_DIR"])
-    if filename.endswith(COMPRESSED) and "gzip" in request.accept_encodings and (folder / f"{filename}.gz").is_file():
-        response = send_from_directory(folder, f"{filename}.gz", mimetype=_mimetype(filename))
-        response.headers["Content-Encoding"] = "gzip"
-        response.headers["Vary"] = "Accept-Encoding"
-        return response
-    return send_from_directory(folder, filename)
-
-
-def _mimetype(filename):
-    import mimetypes
-
-    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def onnx_bytes(model):

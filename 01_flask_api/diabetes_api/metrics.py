@@ -12,13 +12,36 @@ propio proceso.
     diabetes_api_cache_total{result}                  aciertos (hit) y fallos (miss) de la caché
     diabetes_api_predictions_total{label, model_version}   predicciones por clase y versión
     diabetes_api_rejected_total{status}               rechazadas: 401, 408, 429, 503
+
+Las métricas nunca tumban la API: si la carpeta está llena o no admite escritura (comprobado al nacer
+cada worker y cada vez que un archivo debe crecer, ver metrics_files.py), ese worker deja de escribir
+métricas, lo dice una vez en el log y la ruta de salud añade «metrics»: «degradadas» (con 200: las
+predicciones siguen). Lo prueba tests/test_02_metrics_faults.py.
 """
 
+import errno
+import logging
 import os
 import time
 
 from flask import Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+from . import metrics_files
+
+log = logging.getLogger("diabetes_api.metrics")
+
+# El modo multiproceso abre sus archivos con values.MmapedDict: con este, el espacio se reserva antes de
+# escribir y una carpeta llena da OSError (se atiende abajo) en vez de SIGBUS (el worker moriría).
+values.MmapedDict = metrics_files.ReservedFile
 
 REQUESTS = Counter("diabetes_api_requests", "Peticiones atendidas, por ruta y código HTTP", ["route", "status"])
 LATENCY = Histogram("diabetes_api_request_seconds", "Duración de las peticiones en la API, por ruta", ["route"],
@@ -31,8 +54,37 @@ REJECTED = Counter("diabetes_api_rejected", "Peticiones rechazadas por la clave,
 REJECTED_STATUSES = {401, 408, 429, 503}
 
 
+DEGRADED = "degradadas"
+REASONS = {errno.ENOSPC: "no queda espacio", errno.EDQUOT: "no queda espacio", errno.EACCES: "sin permiso de escritura",
+           errno.EPERM: "sin permiso de escritura", errno.EROFS: "sistema de archivos de solo lectura"}
+_stopped = {"reason": None}  # por qué este worker dejó de escribir métricas (None: las escribe)
+
+
+def degraded():
+    """True si este proceso dejó de escribir métricas (carpeta llena o sin permiso)."""
+    return _stopped["reason"] is not None
+
+
+def _safely(write, *args):
+    """Escribe métricas sin poner nunca en riesgo la respuesta: sin sitio o sin permiso, este worker
+    deja de escribirlas (una línea de log) y sigue atendiendo."""
+    if degraded():
+        return
+    try:
+        write(*args)
+    except OSError as error:
+        _stopped["reason"] = REASONS.get(error.errno, errno.errorcode.get(error.errno, str(error)))
+        log.warning("Métricas desactivadas en este worker (pid %d): la carpeta de métricas %s no admite más "
+                    "datos (%s). La API sigue respondiendo; la ruta de salud lo indica con «metrics»: «%s».",
+                    os.getpid(), os.environ.get("PROMETHEUS_MULTIPROC_DIR"), _stopped["reason"], DEGRADED)
+
+
 def record_predictions(results, hits, version):
     """Lo llama la ruta de predicción: cada resultado por clase, y si salió de la caché."""
+    _safely(_count_predictions, results, hits, version)
+
+
+def _count_predictions(results, hits, version):
     hit_count = sum(hits)
     if hit_count:
         CACHE.labels("hit").inc(hit_count)
@@ -47,6 +99,11 @@ def _start():
 
 
 def _finish(response):
+    _safely(_count_response, response)
+    return response
+
+
+def _count_response(response):
     # La plantilla de la ruta (/v1/predict), nunca la ruta pedida: un cliente no puede crear etiquetas.
     route = request.url_rule.rule if request.url_rule is not None else "desconocida"
     REQUESTS.labels(route, str(response.status_code)).inc()
@@ -55,20 +112,28 @@ def _finish(response):
         LATENCY.labels(route).observe(time.perf_counter() - started)
     if response.status_code in REJECTED_STATUSES:
         REJECTED.labels(str(response.status_code)).inc()
-    return response
 
 
 def metrics():
     """GET /metrics: el texto que lee Prometheus (de todos los workers, con gunicorn)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        from prometheus_client import REGISTRY as registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        from prometheus_client import REGISTRY
+
+        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=folder)
+    with metrics_files.locked(folder):  # el maestro no fusiona archivos mientras se leen
+        body = generate_latest(registry)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
 def init_app(app):
+    """Cada worker, al crear su app: reserva ya sus archivos de métricas (si no puede, sigue sin ellas)."""
+    _stopped["reason"] = None
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        _safely(metrics_files.reserve_worker_files, folder, os.getpid())
     app.before_request(_start)
     app.after_request(_finish)
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])
