@@ -190,3 +190,56 @@ def test_even_a_failing_error_handler_answers_json_500(served_model_dir, card):
     response = app.test_client().post("/v1/predict", json=example_patient(card))
     error = error_of(response, 500, "internal_error")
     assert response.headers["X-Request-ID"] in error["message"]
+
+
+# ------------------------------------------------------------------ Todos los errores de werkzeug y las redirecciones
+
+def werkzeug_errors():
+    """Cada HTTPException de werkzeug con estado propio: las que Flask (o una extensión) puede lanzar."""
+    import inspect
+
+    import werkzeug.exceptions as known
+
+    found = {cls for _, cls in inspect.getmembers(known, inspect.isclass)
+             if issubclass(cls, known.HTTPException) and cls.code}
+    return sorted(found, key=lambda cls: cls.code)
+
+
+def test_every_werkzeug_error_is_the_api_json_in_spanish(served_model_dir):
+    """Ningún estado cae en el texto inglés de werkzeug: todos los 4xx tienen código y mensaje propios
+    en HTTP_ERRORS, y los 5xx son «internal_error», sin traza."""
+    from werkzeug.exceptions import RequestedRangeNotSatisfiable
+
+    from diabetes_api.errors import HTTP_ERRORS
+
+    classes = werkzeug_errors()
+    app = create_app({"MODEL_DIR": served_model_dir})
+
+    errors = [cls(length=1) if cls is RequestedRangeNotSatisfiable else cls() for cls in classes]
+
+    @app.get("/prueba/<int:index>")
+    def raise_one(index):
+        raise errors[index]
+
+    client = app.test_client()
+    assert len(errors) >= 30
+    for index, raised in enumerate(errors):
+        response = client.get(f"/prueba/{index}")
+        server = raised.code >= 500
+        code, message = ("internal_error", None) if server else HTTP_ERRORS.get(raised.code, ("sin entrada", None))
+        error = error_of(response, 500 if server else raised.code, code)
+        assert server or error["message"] == message, raised
+        assert raised.description not in error["message"] and "<" not in response.get_data(as_text=True), raised
+
+
+@pytest.mark.parametrize(("path", "location"), [("/v1//model", "/v1/model"), ("/app", "/app/"),
+                                                ("/v1//model?x=1", "/v1/model?x=1")])
+def test_redirects_never_reflect_the_host_header(served_model_dir, tmp_path, path, location):
+    """werkzeug redirige `/app` → `/app/` y junta barras dobles con una Location absoluta hecha con la
+    cabecera Host del cliente (cualquiera) y un cuerpo HTML. Aquí: la ruta sola y el JSON de la API."""
+    (tmp_path / "index.html").write_text("<!doctype html><title>app</title>", encoding="utf-8")
+    client = create_app({"MODEL_DIR": served_model_dir, "WEB_DIR": tmp_path}).test_client()
+    response = client.get(path, headers={"Host": "atacante.example"})
+    error = error_of(response, 308, "moved_permanently")
+    assert response.headers["Location"] == location and "atacante" not in response.get_data(as_text=True)
+    assert location in error["message"]

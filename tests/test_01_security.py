@@ -6,6 +6,7 @@ import logging
 import pytest
 
 from diabetes_api import create_app
+from diabetes_api.settings import SettingsError
 from support import HEALTH_PATH
 from workshop.patients import example_patient
 
@@ -87,11 +88,64 @@ def test_hsts_only_over_https_or_from_a_trusted_proxy(served_model_dir):
     assert "Strict-Transport-Security" in proxied.get(HEALTH_PATH, headers={"X-Forwarded-Proto": "https"}).headers
 
 
-@pytest.mark.parametrize("origin", ["null", "http://localhost:5173", "http://127.0.0.1:8000"])
-def test_cors_locally_allows_the_app_as_a_file_and_localhost(client, origin):
+@pytest.mark.parametrize("origin", ["http://localhost", "http://localhost:5173", "http://127.0.0.1:8000"])
+def test_cors_locally_allows_localhost_on_any_port(client, origin):
     response = client.get(HEALTH_PATH, headers={"Origin": origin})
     assert response.headers["Access-Control-Allow-Origin"] == origin
     assert "X-Cache" not in response.headers.get("Access-Control-Expose-Headers", "")  # no se expone a otros
+
+
+@pytest.mark.parametrize("origin", ["http://localhost.attacker.example", "http://127.0.0.1.attacker.example",
+                                    "http://localhost:5173.attacker.example", "http://localhost:80@attacker.example",
+                                    "http://127.0.0.10", "https://localhost", "null"])
+def test_cors_compares_whole_origins_and_the_file_origin_is_not_a_default(client, origin):
+    """Los orígenes locales se comparan enteros: un prefijo (localhost.attacker.example) no basta. `null`
+    (una página abierta como archivo, o cualquier iframe aislado de cualquier web) no está por defecto."""
+    for method in ("get", "options"):
+        headers = {"Origin": origin, "Access-Control-Request-Method": "GET"}
+        response = getattr(client, method)(HEALTH_PATH, headers=headers)
+        assert "Access-Control-Allow-Origin" not in response.headers, (method, origin)
+
+
+def test_the_app_opened_as_a_file_is_a_local_setting(served_model_dir, monkeypatch):
+    monkeypatch.setenv("CORS_ALLOW_FILE", "1")
+    client = create_app({"MODEL_DIR": served_model_dir}).test_client()
+    assert client.get(HEALTH_PATH, headers={"Origin": "null"}).headers["Access-Control-Allow-Origin"] == "null"
+    assert "Access-Control-Allow-Origin" not in client.get(HEALTH_PATH, headers={"Origin": "nullx"}).headers
+
+
+def test_a_cors_preflight_needs_no_key_but_the_real_request_does(keyed, card):
+    """El navegador nunca manda Authorization en la consulta previa (OPTIONS): si esta pidiera la clave,
+    ninguna web admitida podría usar la API con clave. Solo para orígenes admitidos."""
+    client = keyed.test_client()
+    asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
+    preflight = client.options("/v1/predict", headers={"Origin": "http://localhost:5173", **asks})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert client.options("/v1/predict", headers={"Origin": "https://otro.example", **asks}).status_code == 401
+    assert client.options("/v1/predict", headers={"Origin": "http://localhost:5173"}).status_code == 401  # no es previa
+    origin = {"Origin": "http://localhost:5173"}
+    assert call(client, "post", "/v1/predict", card, **origin).status_code == 401
+    assert call(client, "post", "/v1/predict", card, **origin, Authorization=f"Bearer {KEYS[0]}").status_code == 200
+
+
+@pytest.mark.parametrize(("value", "shown"), [(None, True), ("1", True), ("0", False)])
+def test_x_cache_only_when_asked_for(served_model_dir, card, monkeypatch, value, shown):
+    """X-Cache en local (la lección de la caché); con EXPOSE_CACHE_HEADER=0 (Lightsail), nunca: un HIT
+    le diría a un cliente que otro ya envió esos datos."""
+    if value is not None:
+        monkeypatch.setenv("EXPOSE_CACHE_HEADER", value)
+    client = create_app({"MODEL_DIR": served_model_dir}).test_client()
+    answers = [client.post("/v1/predict", json=example_patient(card)) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.headers.get("X-Cache") for a in answers] == (["MISS", "HIT"] if shown else [None, None])
+
+
+def test_a_wrong_expose_cache_header_stops_the_start(served_model_dir, monkeypatch):
+    monkeypatch.setenv("EXPOSE_CACHE_HEADER", "quizá")
+    with pytest.raises(SettingsError, match="EXPOSE_CACHE_HEADER='quizá' no es válido: usa 1"):
+        create_app({"MODEL_DIR": served_model_dir})
 
 
 def test_cors_locally_refuses_other_origins(client):

@@ -3,13 +3,26 @@ prueba en un hijo desechable, sin cargar onnxruntime), la guarda y cada worker c
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from serving import master, wsgi
-from support import HEALTH_PATH, ROOT, add_version, damage, publish
+from support import (
+    HEALTH_PATH,
+    ROOT,
+    add_version,
+    damage,
+    publish,
+    running_gunicorn,
+    wait_for_log,
+    wait_workers_replaced,
+    worker_pids,
+)
 from workshop.modelfiles import ModelError, live_version_dir, verify_version
 
 
@@ -62,3 +75,41 @@ def test_a_broken_publish_keeps_the_held_version(fresh_model_dir, monkeypatch, n
     with pytest.raises(ModelError):
         master.verify_and_hold()
     assert master.held() is good
+
+
+# ------------------------------------------------------------------ Una lectura que no acaba (un FIFO)
+
+def release(fifo):
+    """Deja terminar a quien esté leyendo el FIFO (abrirlo para escribir y cerrar: fin de fichero)."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass  # nadie lo está leyendo
+
+
+@pytest.mark.slow
+def test_a_stalled_read_on_reload_is_cut_and_workers_keep_being_replaced(fresh_model_dir, tmp_path):
+    """model.onnx de la versión nueva es un FIFO sin escritor: leerlo no acaba nunca. El maestro corta la
+    comprobación a los MODEL_CHECK_TIMEOUT s, lo dice en español, sigue con la versión que tenía y
+    sustituye al worker que muere mientras tanto (con uno solo, sin él no respondería nadie)."""
+    before = live_version_dir(fresh_model_dir).name
+    fifo = add_version(fresh_model_dir, "v-atascada") / "model.onnx"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    env = {"MODEL_DIR": str(fresh_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
+           "MODEL_CHECK_TIMEOUT": "2"}
+    with running_gunicorn(tmp_path, env=env) as (url, process):
+        try:
+            publish(fresh_model_dir, "v-atascada")
+            old = worker_pids(process.pid)
+            os.kill(process.pid, signal.SIGHUP)
+            wait_for_log(process, "Handling signal: hup", timeout=10)
+            for pid in old:
+                os.kill(pid, signal.SIGKILL)  # muere mientras el maestro comprueba
+            wait_workers_replaced(process.pid, old, count=1, timeout=20)  # solo el worker: el hijo, recogido
+            assert wait_for_log(process, "Recarga rechazada: La versión publicada no se pudo leer ni comprobar "
+                                         "en 2 s", timeout=5) == 1
+            answers = [requests.get(url + "/v1/model", timeout=10) for _ in range(20)]
+            assert [(a.status_code, a.json()["version"]) for a in answers] == [(200, before)] * 20
+        finally:
+            release(fifo)  # si el maestro siguiera atascado (sin plazo), que pueda pararse

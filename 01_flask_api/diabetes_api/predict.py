@@ -161,8 +161,8 @@ def predict():
     g.cache_hit = hit
     # Los mismos bytes que jsonify (compacto, sin escapar acentos, con «\n» final) sin su maquinaria.
     text = ENCODE({**result, "model_version": service.model.version})
-    return current_app.response_class(text + "\n", mimetype="application/json",
-                                      headers={"X-Cache": "HIT" if hit else "MISS"})
+    headers = {"X-Cache": "HIT" if hit else "MISS"} if current_app.config["EXPOSE_CACHE_HEADER"] else None
+    return current_app.response_class(text + "\n", mimetype="application/json", headers=headers)
 
 
 def _predict_batch(service, body):

@@ -7,13 +7,18 @@
 - PROXY_HOPS: cuántos proxies de confianza hay delante (0 en local, 1 tras el balanceador de
   Lightsail o nginx). Solo entonces se creen X-Forwarded-For (la dirección del cliente, que usa el
   límite de peticiones) y X-Forwarded-Proto (HTTPS → HSTS).
-- CORS: en local, la app abierta como archivo (origen `null`) y las páginas de localhost; con
-  CORS_ORIGINS, esos orígenes y ninguno más (vacío: solo el mismo origen, sin CORS).
+- CORS: por defecto, las páginas de http://localhost y http://127.0.0.1 (cualquier puerto); con
+  CORS_ORIGINS, esos orígenes y ninguno más (vacío: solo el mismo origen, sin CORS). Cada origen se
+  compara entero (`http://localhost.otro.example` no es localhost). CORS_ALLOW_FILE=1 (solo en
+  local) admite además la app abierta como archivo (origen `null`, que también tiene cualquier
+  iframe aislado de cualquier web). La consulta previa del navegador (OPTIONS) de un origen admitido
+  no pide la clave: no la lleva nunca; la petición de verdad, sí.
 - Cabeceras de seguridad en cada respuesta; en /app/, además, una política de contenido (CSP).
 """
 
 import hmac
 import os
+import re
 
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -21,12 +26,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from workshop.settings import env_number
 
 from .errors import ApiError
+from .settings import flag
 
 # Las rutas (endpoints de Flask) que piden la clave. La salud, la vista pública del modelo,
 # /openapi.json y /app/ quedan abiertas: la app las necesita para dibujar el formulario.
 PROTECTED = {"predict.predict", "info.model_card", "info.model_onnx", "metrics"}
-# Orígenes por defecto en local: la app abierta como archivo y cualquier puerto de localhost.
-LOCAL_ORIGINS = ["null", r"http://localhost(:\d+)?", r"http://127\.0\.0\.1(:\d+)?"]
+# Orígenes por defecto: cualquier puerto de localhost y de 127.0.0.1, comparados enteros (\Z).
+LOCAL_ORIGINS = [re.compile(r"http://localhost(:[0-9]{1,5})?\Z"), re.compile(r"http://127\.0\.0\.1(:[0-9]{1,5})?\Z")]
+FILE_ORIGIN = "null"  # el de una página abierta como archivo (file://) o un iframe aislado
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "frame-ancestors 'none'",
@@ -49,8 +56,26 @@ def load_security_settings():
         "API_KEYS": keys,
         "PROXY_HOPS": env_number("PROXY_HOPS", 0, minimum=0, maximum=5),
         # Sin la variable: los orígenes locales. Con ella (aunque esté vacía): solo los que nombra.
-        "CORS_ORIGINS": LOCAL_ORIGINS if origins is None else [o.strip() for o in origins.split(",") if o.strip()],
+        "CORS_ORIGINS": None if origins is None else [o.strip() for o in origins.split(",") if o.strip()],
+        "CORS_ALLOW_FILE": flag("CORS_ALLOW_FILE", False),
     }
+
+
+def origin_patterns(config):
+    """Los orígenes admitidos como expresiones que se comparan ENTERAS (flask-cors usa `match`: un
+    prefijo bastaría). Los de CORS_ORIGINS son literales: ni comodines ni expresiones."""
+    named = config["CORS_ORIGINS"]
+    patterns = list(LOCAL_ORIGINS) if named is None else [re.compile(re.escape(o) + r"\Z", re.I) for o in named]
+    if config["CORS_ALLOW_FILE"]:
+        patterns.append(re.compile(FILE_ORIGIN + r"\Z"))
+    return patterns
+
+
+def is_preflight(patterns):
+    """¿Es la consulta previa (OPTIONS) de un navegador desde un origen admitido?"""
+    origin = request.headers.get("Origin", "")
+    return (request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+            and any(pattern.match(origin) for pattern in patterns))
 
 
 def bearer_token():
@@ -71,7 +96,9 @@ def key_matches(token, keys):
 def require_key():
     """Antes de cada petición a una ruta protegida: 401 si falta la clave o no es válida."""
     keys = current_app.config["API_KEYS"]
-    if request.endpoint in PROTECTED and not key_matches(bearer_token(), keys):
+    if request.endpoint not in PROTECTED or is_preflight(current_app.extensions["cors_origins"]):
+        return  # el navegador nunca manda la clave en la consulta previa: sin esto, CORS con clave no funciona
+    if not key_matches(bearer_token(), keys):
         raise ApiError(401, "unauthorized", "Falta la clave de la API o no es válida: envíala en la cabecera "
                        "«Authorization: Bearer <clave>».",
                        headers={"WWW-Authenticate": 'Bearer realm="diabetes-api"'})
@@ -92,12 +119,13 @@ def init_app(app):
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    patterns = app.extensions["cors_origins"] = origin_patterns(app.config)
     if app.config["API_KEYS"]:  # sin clave no hay nada que comprobar: ningún coste por petición
         app.before_request(require_key)
     app.after_request(add_security_headers)
-    if app.config["CORS_ORIGINS"]:
+    if patterns:
         from flask_cors import CORS
 
         # always_send=False: sin cabecera Origin (curl, la propia app) no hay nada que decir ni que calcular.
-        CORS(app, origins=app.config["CORS_ORIGINS"], allow_headers=["Content-Type", "Authorization"],
+        CORS(app, origins=patterns, allow_headers=["Content-Type", "Authorization"],
              expose_headers=["X-Request-ID", "X-Model-Version"], always_send=False)

@@ -11,9 +11,20 @@ from pathlib import Path
 
 from workshop.settings import SettingsError, StartupError, env_number, shared, shared_path
 
-__all__ = ["RUNTIMES", "SettingsError", "StartupError", "load_settings"]
+__all__ = ["RUNTIMES", "SettingsError", "StartupError", "flag", "load_settings"]
 
 RUNTIMES = ("onnx", "sklearn")
+YES, NO = {"1", "true", "yes", "on", "si", "sí"}, {"0", "false", "no", "off"}
+
+
+def flag(name, default):
+    """Un sí/no del entorno (1/0, true/false, sí/no, on/off); vacío o sin definir: `default`."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in YES | NO:
+        raise SettingsError(f"{name}={value!r} no es válido: usa 1 (sí) o 0 (no).")
+    return value in YES
 
 
 def _choice(name, default, allowed):
@@ -44,7 +55,11 @@ def load_settings():
         "MAX_CONTENT_LENGTH": env_number("MAX_BODY_BYTES", 1024 * 1024, minimum=1),
         "LOG_LEVEL": _log_level(),
         # Una línea de log por petición (ACCESS_LOG=0 la apaga: p. ej. en una prueba de carga).
-        "ACCESS_LOG": os.environ.get("ACCESS_LOG", "1").strip().lower() not in {"0", "false", "no", "off"},
+        "ACCESS_LOG": os.environ.get("ACCESS_LOG", "1").strip().lower() not in NO,
+        # La cabecera X-Cache (HIT/MISS) en /v1/predict: en local sí (la lección de la caché la mira).
+        # En una URL pública, no (EXPOSE_CACHE_HEADER=0 en Lightsail): un HIT le diría a un cliente
+        # que OTRO ya envió esos mismos datos.
+        "EXPOSE_CACHE_HEADER": flag("EXPOSE_CACHE_HEADER", True),
         # La app web (etapa posterior): sin WEB_DIR, /app/ no existe. La imagen y `make app` la fijan.
         "WEB_DIR": Path(web_dir) if web_dir else None,
     }

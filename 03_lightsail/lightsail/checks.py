@@ -1,6 +1,8 @@
 """Consultar el servicio sin cambiarlo: status, url, logs y la prueba de humo (smoke)."""
 
+import ipaddress
 import json
+from urllib.parse import urlsplit
 
 import requests
 
@@ -101,15 +103,33 @@ def predict(base, patient, key_required):
         raise DeployError(f"Prueba de humo fallida: el despliegue tiene {keys.VARIABLE}, pero POST /v1/predict sin "
                           f"clave respondió {anonymous.status_code} en vez de 401.", ExitCode.FAILED)
     print("  POST /v1/predict sin clave → 401: la API pide la clave.")
+    if not key_may_travel(base):
+        raise DeployError(f"Prueba de humo detenida: {base} pide la clave, pero la URL es http:// (sin cifrar) y no es "
+                          "de este equipo: la clave viajaría legible y la recibiría quien responda. Usa la URL "
+                          "https:// del servicio (deploy.py url) o una local (http://127.0.0.1:…).", ExitCode.USAGE)
     state = keys.load()
     if state is None:
         raise DeployError(f"Prueba de humo fallida: la API pide clave y no existe {keys.shown_path()} en este "
                           "equipo.", ExitCode.FAILED)
     headers = {"Authorization": f"Bearer {state['current']}"}
-    result = http_json(requests.post(base + "/v1/predict", json=patient, headers=headers, timeout=HTTP_TIMEOUT),
-                       "POST /v1/predict con la clave")
+    # Sin seguir redirecciones: la clave va solo a la URL comprobada arriba.
+    answer = requests.post(base + "/v1/predict", json=patient, headers=headers, timeout=HTTP_TIMEOUT,
+                           allow_redirects=False)
+    result = http_json(answer, "POST /v1/predict con la clave")
     print(f"  POST /v1/predict con Authorization: Bearer {keys.MASK} → 200")
     return result
+
+
+def key_may_travel(base):
+    """¿Se puede mandar la clave a `base`? Por https://, siempre; por http://, solo a este equipo."""
+    parts = urlsplit(base)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def wait_for_health(base, health_path, sleep):

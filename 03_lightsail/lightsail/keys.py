@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from lightsail import DeployError, ExitCode
@@ -62,16 +63,23 @@ def tighten(path):
 
 
 def save(state):
-    """Escribe el fichero con permisos 0600 desde el primer byte (y lo sustituye de una vez)."""
+    """Escribe el fichero con permisos 0600 desde el primer byte y lo sustituye de una vez.
+
+    El temporal es NUEVO (tempfile: O_CREAT | O_EXCL, 0600, nombre al azar en la misma carpeta): nunca
+    se escribe a través de un enlace ni en un fichero que ya existía (p. ej. un «.api-key.tmp» que
+    alguien dejó apuntando a otro sitio). os.replace sustituye el nombre, no lo que hubiera detrás.
+    """
     path = key_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"_comentario": COMMENT, **state}, handle, ensure_ascii=False, indent=2)
-        handle.write("\n")
-    partial.chmod(0o600)  # por si el temporal ya existía con otros permisos
-    os.replace(partial, path)
+    descriptor, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump({"_comentario": COMMENT, **state}, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def new_key():
