@@ -19,6 +19,11 @@ from workshop.spanish import number
 BATCH_SIZE = 100  # filas por petición: muy por debajo del límite de la API (MAX_BATCH)
 RESULT_COLUMNS = ["prediction", "label", "probability", "model_version"]
 ROW_FIELD = re.compile(r"instances\[(\d+)\]\.?(.*)")  # cómo nombra la API un campo de un lote
+# Una cifra como la escribe una persona: un solo separador decimal, punto o coma («85.5» o «85,5»);
+# sin separador de miles («1.234,5» es ambiguo), exponentes ni espacios dentro.
+DECIMAL = re.compile(r"[+-]?\d+(?:[.,]\d+)?", re.ASCII)
+DECIMAL_FORMAT = "con punto o con coma decimal (85.5 o 85,5) y sin separador de miles"
+CSV_COMMA = 'la coma decimal va entre comillas ("85,5") o se escribe con punto (85.5)'
 # Por qué no se puede abrir un archivo, en español (el texto del sistema puede venir en inglés).
 OS_REASONS = {errno.ENOENT: "no existe la carpeta", errno.EACCES: "no tienes permiso", errno.EPERM: "no tienes permiso",
               errno.EISDIR: "es una carpeta, no un archivo", errno.ENOTDIR: "parte de la ruta no es una carpeta",
@@ -45,17 +50,16 @@ def describe(feature):
 
 
 def parse_value(feature, text):
-    """Convierte el texto a número del tipo de la variable (acepta coma decimal; no nan ni inf)."""
+    """Convierte el texto a número del tipo de la variable: «85,5» o «85.5»; no «1.234,5», nan ni inf."""
     name = f"{feature['label']} ({feature['name']})"
-    cleaned = str(text).strip().replace(",", ".")
+    cleaned = str(text).strip()
     if not cleaned:
         raise InputError(f"Falta el valor de {name}.")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):  # «nan», «inf», «1e999»: float() los acepta, pero no son medidas
-        raise InputError(f"«{text}» no es un número válido para {name}: escribe una cifra ({describe(feature)}).")
+    # «nan», «inf», «1e999», «1_000»: float() los acepta, pero no son medidas escritas a mano.
+    value = float(cleaned.replace(",", ".")) if DECIMAL.fullmatch(cleaned) else math.nan
+    if not math.isfinite(value):
+        raise InputError(f"«{text}» no es un número válido para {name}: escribe una cifra {DECIMAL_FORMAT} "
+                         f"({describe(feature)}).")
     if feature["type"] == "integer":
         if not value.is_integer():
             raise InputError(f"{name} debe ser un número entero; «{text}» no lo es.")
@@ -126,6 +130,9 @@ def read_patients(path, features):
         raise InputError(f"«{path}» no es un CSV que se pueda leer (hacia la línea {reader.line_num}).") from None
     names = [feature["name"] for feature in features]
     missing = [name for name in names if name not in columns]
+    if missing and len(columns) == 1 and ";" in columns[0]:
+        raise InputError(f"«{path}» separa las columnas con «;»: este cliente lee CSV separados por comas "
+                         f"(guárdalo como «CSV UTF-8» con la coma como separador; {CSV_COMMA}).")
     if missing:
         raise InputError(f"A «{path}» le faltan las columnas: {', '.join(missing)}. "
                          f"La primera fila debe nombrar estas columnas: {','.join(names)}.")
@@ -134,7 +141,8 @@ def read_patients(path, features):
     patients = []
     for line, row in enumerate(rows, start=2):  # la fila 1 es la cabecera
         if None in row:  # csv.DictReader guarda ahí lo que sobra a la derecha
-            raise InputError(f"Fila {line} de «{path}»: tiene más valores que columnas la cabecera.")
+            raise InputError(f"Fila {line} de «{path}»: tiene más valores que columnas la cabecera. "
+                             f"¿Una coma decimal sin comillas? En un CSV separado por comas, {CSV_COMMA}.")
         try:
             patients.append({feature["name"]: parse_value(feature, row[feature["name"]] or "")
                              for feature in features})

@@ -8,6 +8,9 @@
 #   Rscript mobile_client/cliente.R pacientes.csv             # un CSV → pacientes-predicciones.csv
 #   Rscript mobile_client/cliente.R pacientes.csv salida.csv  # eligiendo el archivo de salida
 #
+# El CSV, en UTF-8 y separado por comas: cifras con punto o con coma decimal (85.5 o 85,5) y sin
+# separador de miles; la coma decimal, entre comillas ("85,5"), porque sin ellas separa columnas.
+#
 # También como biblioteca, en R o RStudio: source("mobile_client/cliente.R") define predict() y
 # predict_csv() sin ejecutar nada.
 #
@@ -43,6 +46,11 @@ suppressPackageStartupMessages({
 DEFAULT_URL <- "http://127.0.0.1:8000"
 BATCH_SIZE <- 100  # pacientes por petición (la API admite hasta 1.000: MAX_BATCH)
 TIMEOUT_S <- 30
+# Una cifra como la escribe una persona: un solo separador decimal, punto o coma; sin separador de
+# miles («1.234,5» es ambiguo), exponentes ni espacios dentro.
+DECIMAL <- "^[+-]?[0-9]+([.,][0-9]+)?$"
+DECIMAL_FORMAT <- "con punto o con coma decimal (85.5 o 85,5) y sin separador de miles"
+CSV_COMMA <- "la coma decimal va entre comillas (\"85,5\") o se escribe con punto (85.5)"
 # La paciente de la diapositiva: las 8 medidas en bruto, en el orden de la ficha; el 0 de la
 # insulina significa «no medido» y lo imputa el modelo, no este cliente.
 example_patient <- list(Pregnancies = 6, Glucose = 148, BloodPressure = 72, SkinThickness = 35,
@@ -138,11 +146,33 @@ csv_rows <- function(text, start) {
   text
 }
 
+# Los textos del CSV → números: «85,5» y «85.5» son 85.5; lo que no es una cifra así, NA.
+read_numbers <- function(text) {
+  text <- trimws(text)
+  ok <- grepl(DECIMAL, text)
+  numbers <- rep(NA_real_, length(text))
+  numbers[ok] <- as.numeric(sub(",", ".", text[ok], fixed = TRUE))
+  numbers
+}
+
+# Cada fila con tantos valores como columnas la cabecera: read.csv, si no, desplaza las columnas sin
+# avisar (una coma decimal sin comillas, «85,5», parte la cifra en dos valores).
+check_fields <- function(path) {
+  counts <- tryCatch(count.fields(path, sep = ",", quote = "\"", comment.char = "", blank.lines.skip = TRUE),
+                     error = function(e) integer())
+  extra <- which(counts > counts[1])
+  if (length(extra)) {
+    fail(sprintf("Fila %d de «%s»: tiene más valores que columnas la cabecera. ¿Una coma decimal sin comillas? %s%s.",
+                 extra[1], path, "En un CSV separado por comas, ", CSV_COMMA), 1)
+  }
+}
+
 # Un CSV con las columnas de la ficha (se admiten columnas de más, como «paciente», que se copian tal
 # cual) → otro CSV con las mismas columnas más prediction, label, probability y model_version.
 # Los rangos y el «0 = no medido» los comprueba la API; aquí solo se comprueba que cada valor es una cifra.
 predict_csv <- function(path, output = NULL, batch_size = BATCH_SIZE) {
   if (!file.exists(path)) fail(sprintf("No existe el archivo «%s».", path), 1)
+  check_fields(path)
   # Todo como texto: las columnas se copian sin cambiar una coma.
   rows <- tryCatch(read.csv(path, check.names = FALSE, colClasses = "character", na.strings = character(),
                             fileEncoding = "UTF-8-BOM"),
@@ -150,6 +180,10 @@ predict_csv <- function(path, output = NULL, batch_size = BATCH_SIZE) {
                                                     conditionMessage(e)), 1))
   features <- model_features()
   missing <- setdiff(features, names(rows))
+  if (length(missing) && ncol(rows) == 1 && grepl(";", names(rows)[1], fixed = TRUE)) {
+    fail(sprintf(paste("«%s» separa las columnas con «;»: este cliente lee CSV separados por comas (guárdalo",
+                       "como «CSV UTF-8» con la coma como separador; %s)."), path, CSV_COMMA), 1)
+  }
   if (length(missing)) {
     fail(sprintf("A «%s» le faltan las columnas: %s. La primera fila debe nombrar estas columnas: %s.",
                  path, paste(missing, collapse = ", "), paste(features, collapse = ",")), 1)
@@ -157,11 +191,11 @@ predict_csv <- function(path, output = NULL, batch_size = BATCH_SIZE) {
   if (nrow(rows) == 0) fail(sprintf("«%s» no tiene pacientes: solo la fila de cabecera.", path), 1)
   values <- rows[features]
   for (name in features) {
-    numbers <- suppressWarnings(as.numeric(values[[name]]))
+    numbers <- read_numbers(values[[name]])
     bad <- which(!is.finite(numbers))
     if (length(bad)) {
-      fail(sprintf("Fila %d de «%s»: «%s» no es un número válido para %s: escribe una cifra con punto decimal.",
-                   bad[1] + 1, path, values[[name]][bad[1]], name), 1)
+      fail(sprintf("Fila %d de «%s»: «%s» no es un número válido para %s: escribe una cifra %s (%s).",
+                   bad[1] + 1, path, values[[name]][bad[1]], name, DECIMAL_FORMAT, CSV_COMMA), 1)
     }
     values[[name]] <- numbers
   }
@@ -230,7 +264,8 @@ show_csv <- function(done) {
 
 # ------------------------------------------------------------------ Línea de órdenes
 
-USAGE <- "Uso: Rscript mobile_client/cliente.R [pacientes.csv [salida.csv]]  (API_URL, API_KEY: ver la cabecera)"
+USAGE <- paste0("Uso: Rscript mobile_client/cliente.R [pacientes.csv [salida.csv]]  (API_URL, API_KEY: ver la ",
+                "cabecera)\nEl CSV, en UTF-8 y separado por comas: cifras ", DECIMAL_FORMAT, "; en él, ", CSV_COMMA, ".")
 
 main <- function(args = commandArgs(trailingOnly = TRUE)) {
   if (length(args) && args[1] %in% c("-h", "--help", "--ayuda")) {

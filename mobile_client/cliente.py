@@ -25,6 +25,8 @@ except ModuleNotFoundError:
 
 from mobile_client.client_http import ApiClient, ApiError
 from mobile_client.client_patients import (
+    CSV_COMMA,
+    DECIMAL_FORMAT,
     InputError,
     ask_patient,
     default_target,
@@ -65,7 +67,8 @@ def seconds(text):
 def parse_args(argv):
     parser = SpanishArgumentParser(
         prog="cliente.py", description="Pide a la API de diabetes el riesgo de una o varias pacientes.",
-        epilog="Sin --dato, --demo ni --lote, pregunta cada dato (con su unidad y su rango).")
+        epilog="Sin --dato, --demo ni --lote, pregunta cada dato (con su unidad y su rango). Cifras "
+               f"{DECIMAL_FORMAT}; en el CSV de --lote (separado por comas), {CSV_COMMA}.")
     parser.add_argument("--url", default=default_url(),
                         help=f"URL base de la API (por defecto ${URL_VARIABLE} o la API local de workshop.env)")
     parser.add_argument("--timeout", type=seconds, default=10.0, metavar="SEG",

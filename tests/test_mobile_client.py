@@ -243,3 +243,69 @@ def test_usage_errors_are_in_spanish(args, expected):
     assert result.stderr.strip().splitlines()[-1] == f"cliente.py: error: {expected}"
     assert not [word for word in ENGLISH if word in result.stderr]
     assert_clean(result)
+
+
+# ------------------------------------------------------------------ Decimales: con punto o con coma
+
+def decimal_patient(card):
+    """Una paciente de ejemplo con decimales en cada variable no entera (la insulina, 85,5)."""
+    _name, patient = samples(card)[0]
+    return {**patient, "Insulin": 85.5, "BMI": 33.6, "DiabetesPedigreeFunction": 0.627}
+
+
+def test_a_decimal_comma_and_a_decimal_point_give_the_same_answer(api_url, card):
+    patient = decimal_patient(card)
+    expected = api_predict(api_url, patient)
+    for mark in (",", "."):
+        flags = [arg for name, value in patient.items() for arg in ("--dato", f"{name}={value:g}".replace(".", mark))]
+        assert mark != "," or "Insulin=85,5" in flags
+        result = run_client("--url", api_url, "--json", *flags)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == expected  # 85,5 es 85,5 (no 855)
+
+
+@pytest.mark.parametrize("text", ["1.234,5", "1,234.5", "85,5,1", "1e3", "1_000", "85 5", "85,"])
+def test_an_ambiguous_number_is_refused_naming_the_field(api_url, card, text):
+    patient = decimal_patient(card)
+    flags = [arg for name, value in patient.items() if name != "Insulin" for arg in ("--dato", f"{name}={value:g}")]
+    result = run_client("--url", api_url, *flags, "--dato", f"Insulin={text}")
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith(f"«{text}» no es un número válido para Insulina (Insulin): escribe una cifra "
+                                    "con punto o con coma decimal (85.5 o 85,5) y sin separador de miles")
+    assert_clean(result)
+
+
+def test_a_batch_reads_a_quoted_decimal_comma_and_explains_an_unquoted_one(api_url, card, tmp_path):
+    patient = decimal_patient(card)
+    names = [feature["name"] for feature in card["features"]]
+    values = [f"{patient[name]:g}".replace(".", ",") for name in names]
+    quoted = tmp_path / "coma.csv"
+    quoted.write_text(",".join(names) + "\n" + ",".join(f'"{v}"' for v in values) + "\n", encoding="utf-8")
+    target = tmp_path / "coma-salida.csv"
+    result = run_client("--url", api_url, "--lote", str(quoted), "--salida", str(target))
+    assert result.returncode == 0, result.stderr
+    with target.open(encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["Insulin"] == "85,5" and float(row["probability"]) == api_predict(api_url, patient)["probability"]
+
+    unquoted = tmp_path / "sin-comillas.csv"
+    unquoted.write_text(",".join(names) + "\n" + ",".join(values) + "\n", encoding="utf-8")
+    result = run_client("--url", api_url, "--lote", str(unquoted), "--salida", str(target))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"Fila 2 de «{unquoted}»: tiene más valores que columnas la cabecera. ¿Una coma "
+                                     "decimal sin comillas? En un CSV separado por comas, la coma decimal va entre "
+                                     'comillas ("85,5") o se escribe con punto (85.5).')
+    semicolons = tmp_path / "punto-y-coma.csv"  # como lo guarda una hoja de cálculo en español
+    semicolons.write_text(";".join(names) + "\n" + ";".join(values) + "\n", encoding="utf-8")
+    result = run_client("--url", api_url, "--lote", str(semicolons), "--salida", str(target))
+    assert result.returncode == 1
+    assert f"«{semicolons}» separa las columnas con «;»: este cliente lee CSV separados por comas" in result.stderr
+    assert_clean(result)
+
+
+def test_help_says_which_decimals_it_reads():
+    result = run_client("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "Cifras con punto o con coma decimal (85.5 o 85,5) y sin separador de miles" in text
+    assert 'en el CSV de --lote (separado por comas), la coma decimal va entre comillas ("85,5")' in text

@@ -365,7 +365,7 @@ def test_the_api_key_is_sent_as_bearer_and_kept_across_reloads(page, keyed_api_u
     bearer = f"Bearer {API_KEY}"
     assert bearer in seen["/v1/model.onnx"] and bearer in seen["/v1/predict"]
 
-    page.reload()  # la clave se recuerda en este navegador, como la URL
+    page.reload()  # la misma pestaña conserva la clave (sessionStorage; más en tests/test_mobile_client_key.py)
     page.locator("#patient-form").wait_for(state="visible")
     assert page.input_value("#api-key") == API_KEY and page.get_attribute("#api-key", "type") == "password"
     seen.clear()

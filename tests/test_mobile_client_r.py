@@ -186,6 +186,53 @@ def test_a_value_that_is_not_a_number_is_refused_before_sending(rscript, api_url
     assert f"Error: Fila 4 de «{source}»: «{text}» no es un número válido para Glucose" in result.stderr
 
 
+# ------------------------------------------------------------------ Decimales: con punto o con coma
+
+DECIMAL_FORMAT = "con punto o con coma decimal (85.5 o 85,5) y sin separador de miles"
+
+
+def test_a_decimal_comma_in_quotes_reads_like_a_point(rscript, api_url, card, tmp_path):
+    names = [feature["name"] for feature in card["features"]]
+    rows = read_csv(SAMPLES)
+    rows[0]["Insulin"] = "85.5"
+    meant = [{name: float(row[name]) for name in names} for row in rows]
+    batch = api(api_url, {"instances": meant})
+    for mark in (".", ","):
+        source = tmp_path / f"decimales{mark}csv"
+        write_csv(source, [{k: v.replace(".", mark) if k in names else v for k, v in row.items()} for row in rows])
+        assert mark == "." or '"85,5"' in source.read_text(encoding="utf-8")  # entre comillas, como manda el CSV
+        result = run_r(rscript, str(source), str(tmp_path / f"salida{mark}csv"), url=api_url)
+        assert result.returncode == 0, result.stderr
+        assert_csv_matches_api(tmp_path / f"salida{mark}csv", source, batch["predictions"], batch["model_version"])
+
+
+def test_an_unquoted_decimal_comma_is_explained_not_shifted_into_other_columns(rscript, api_url, card, tmp_path):
+    names = [feature["name"] for feature in card["features"]]
+    rows = read_csv(SAMPLES)
+    lines = [",".join(rows[0])] + [",".join(row.values()) for row in rows]
+    lines[2] = lines[2].replace(",0,36.8,", ",85,5,36.8,")  # la segunda paciente, sin comillas
+    source = tmp_path / "sin-comillas.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert names[0] in lines[0] and ",85,5," in lines[2]
+    result = run_r(rscript, str(source), str(tmp_path / "salida.csv"), url=api_url)
+    assert result.returncode == 1 and not (tmp_path / "salida.csv").exists()
+    assert result.stderr.strip() == (f"Error: Fila 3 de «{source}»: tiene más valores que columnas la cabecera. ¿Una "
+                                     "coma decimal sin comillas? En un CSV separado por comas, la coma decimal va "
+                                     'entre comillas ("85,5") o se escribe con punto (85.5).')
+
+
+@pytest.mark.parametrize("text", ["1.234,5", "1,234.5", "85,5,1", "1e3"])
+def test_an_ambiguous_number_is_refused_naming_row_and_field(rscript, api_url, tmp_path, text):
+    rows = read_csv(SAMPLES)
+    rows[1]["Insulin"] = text
+    source = tmp_path / "ambiguo.csv"
+    write_csv(source, rows)
+    result = run_r(rscript, str(source), url=api_url)
+    assert result.returncode == 1
+    assert f"Error: Fila 3 de «{source}»: «{text}» no es un número válido para Insulin: escribe una cifra " \
+           f"{DECIMAL_FORMAT}" in result.stderr
+
+
 def test_a_csv_without_the_model_columns_says_which(rscript, api_url, tmp_path):
     source = tmp_path / "otra-cosa.csv"
     source.write_text("nombre,edad\nAna,30\n", encoding="utf-8")
@@ -237,5 +284,6 @@ def test_help_and_wrong_usage(rscript):
     url = "http://127.0.0.1:9"
     result = run_r(rscript, "--help", url=url)
     assert (result.returncode, result.stdout.startswith("Uso: Rscript mobile_client/cliente.R")) == (0, True)
+    assert f"cifras {DECIMAL_FORMAT}; en él, la coma decimal va entre comillas (\"85,5\")" in result.stdout
     result = run_r(rscript, "a.csv", "b.csv", "c.csv", url=url)
     assert (result.returncode, result.stderr.startswith("Uso:")) == (2, True)

@@ -23,7 +23,8 @@ def api_url(served_model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("api-web")
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "GUNICORN_ACCESSLOG": "off",
            "PIDFILE": str(folder / "gunicorn.pid"),  # cada servidor de prueba, su archivo de PID
-           "WEB_DIR": str(WEB)}  # como `make app`: la API sirve la app en /app/
+           "WEB_DIR": str(WEB),  # como `make app`: la API sirve la app en /app/
+           "CORS_ALLOW_FILE": "1"}  # y la app abierta como archivo (origen null), como en local
     with running_gunicorn(folder, env=env) as (url, _process):
         yield url
 
@@ -67,10 +68,9 @@ def test_form_shows_every_feature_of_the_card(page, api_url, card):
     for feature in card["features"]:
         field = page.get_by_label(f"{feature['label']} ({feature['unit']})", exact=True)
         zero_ok = feature["zero_means_missing"]
-        assert field.get_attribute("type") == "number" and field.get_attribute("required") is not None
-        assert float(field.get_attribute("min")) == (0 if zero_ok else feature["min"])
-        assert float(field.get_attribute("max")) == feature["max"]
-        assert field.get_attribute("step") == ("1" if feature["type"] == "integer" else "any")
+        # Texto con teclado numérico: la app lee «85,5» y «85.5» (tests/test_mobile_client_decimals.py).
+        assert field.get_attribute("type") == "text" and field.get_attribute("required") is not None
+        assert field.get_attribute("inputmode") == ("numeric" if feature["type"] == "integer" else "decimal")
         hint = page.locator(f"#{field.get_attribute('aria-describedby')}").inner_text()
         assert ("0 si no se midió" in hint) == zero_ok
     # Teclado: Tab pasa de un campo al siguiente, en el orden de la ficha.

@@ -20,7 +20,8 @@
   const $ = (id) => document.getElementById(id);
   const numberFormat = new Intl.NumberFormat("es-ES", { maximumFractionDigits: 2 });
   const percentFormat = new Intl.NumberFormat("es-ES", { style: "percent", maximumFractionDigits: 1 });
-  const state = { base: "", key: "", where: "auto", card: null, attempt: 0 };
+  // La clave de la API va con el origen para el que se escribió: { origin, key, remember } o null.
+  const state = { base: "", key: null, keyEdited: false, where: "auto", card: null, attempt: 0 };
   // Service worker y Web Crypto: solo en un contexto seguro servido por http(s). Un archivo (file://)
   // cuenta como seguro en Chromium, pero ahí no hay service worker ni una API del mismo origen.
   const secure = window.isSecureContext && /^https?:$/.test(location.protocol) && Boolean(window.crypto?.subtle) &&
@@ -45,20 +46,78 @@
     return served ? location.origin : $("api-url").dataset.fileDefault;
   }
 
-  function load(name) {
+  // `area`: "localStorage" (este dispositivo, sin fecha de caducidad) o "sessionStorage" (esta
+  // pestaña, hasta cerrarla).
+  function load(name, area = "localStorage") {
     try {
-      return localStorage.getItem(name);
+      return window[area].getItem(name);
     } catch {
-      return null; // sin localStorage (modo privado estricto): los ajustes valen solo para esta visita
+      return null; // sin almacenamiento (modo privado estricto): los ajustes valen solo para esta visita
     }
   }
 
-  function store(name, value) {
+  function store(name, value, area = "localStorage") {
     try {
-      if (value) localStorage.setItem(name, value);
-      else localStorage.removeItem(name);
+      if (value) window[area].setItem(name, value);
+      else window[area].removeItem(name);
     } catch {
-      // Sin localStorage: nada que guardar.
+      // Sin almacenamiento: nada que guardar.
+    }
+  }
+
+  // ---------------------------------------------------------------- La clave de la API
+  // Se guarda con el origen de la API para la que se escribió y solo viaja a ese origen, en las
+  // peticiones que la piden. Por defecto en sessionStorage (se olvida al cerrar la pestaña); en
+  // localStorage solo si se marca «recordar la clave en este dispositivo».
+  function originOf(url) {
+    try {
+      return new URL(url, location.href).origin;
+    } catch {
+      return "";
+    }
+  }
+
+  function readKey() {
+    for (const area of ["sessionStorage", "localStorage"]) {
+      const text = load(KEYS.key, area);
+      if (!text) continue;
+      try {
+        const saved = JSON.parse(text);
+        if (typeof saved?.key === "string" && saved.key && typeof saved.origin === "string" && saved.origin) {
+          return { origin: saved.origin, key: saved.key, remember: area === "localStorage" };
+        }
+      } catch {
+        // La clave sola, sin su origen (versiones anteriores): no se sabe para qué API era.
+      }
+      store(KEYS.key, "", area); // se borra: habrá que escribirla de nuevo
+    }
+    return null;
+  }
+
+  function writeKey(saved) {
+    // En un solo sitio: el otro se vacía (desmarcar «recordar» la borra de este dispositivo).
+    const text = saved ? JSON.stringify({ origin: saved.origin, key: saved.key }) : "";
+    store(KEYS.key, saved && !saved.remember ? text : "", "sessionStorage");
+    store(KEYS.key, saved && saved.remember ? text : "", "localStorage");
+  }
+
+  function showKey() {
+    // La casilla muestra la clave solo si es la de la API elegida; si es de otra, lo dice.
+    const saved = state.key;
+    const here = Boolean(saved) && saved.origin === originOf(state.base);
+    $("api-key").value = here ? saved.key : "";
+    $("api-key-remember").checked = Boolean(saved?.remember);
+    const note = $("api-key-note");
+    note.textContent = saved && !here ? `La clave guardada es para ${saved.origin}: no se envía a ` +
+      `${originOf(state.base)}. Escríbela aquí si esta API pide clave.` : "";
+    note.hidden = !note.textContent;
+    state.keyEdited = false;
+  }
+
+  function rememberKey() {
+    if (state.key) {
+      state.key.remember = $("api-key-remember").checked;
+      writeKey(state.key);
     }
   }
 
@@ -80,8 +139,10 @@
   }
 
   // ---------------------------------------------------------------- HTTP
-  function authHeaders() {
-    return state.key ? { Authorization: `Bearer ${state.key}` } : {};
+  function authHeaders(url) {
+    // Solo al origen para el que se escribió la clave (nunca a otra API a la que se cambie la URL).
+    const saved = state.key;
+    return saved && saved.origin === originOf(url) ? { Authorization: `Bearer ${saved.key}` } : {};
   }
 
   async function request(url, options, timeout) {
@@ -96,13 +157,15 @@
     }
   }
 
-  async function api(path, body, timeout = TIMEOUT_MS) {
-    const options = { headers: { Accept: "application/json", ...authHeaders() } };
+  // `auth`: la ruta pide la clave (POST /v1/predict). La vista pública (GET /v1/model) va sin ella.
+  async function api(path, { body, timeout = TIMEOUT_MS, auth = false } = {}) {
+    const url = state.base + path;
+    const options = { headers: { Accept: "application/json", ...(auth ? authHeaders(url) : {}) } };
     if (body !== undefined) {
       Object.assign(options, { method: "POST", body: JSON.stringify(body) });
       options.headers["Content-Type"] = "application/json";
     }
-    const response = await request(state.base + path, options, timeout);
+    const response = await request(url, options, timeout);
     let data;
     try {
       data = await response.json();
@@ -163,19 +226,20 @@
     const unit = Object.assign(document.createElement("span"), { className: "unit", textContent: ` (${feature.unit})` });
     label.append(unit);
 
+    // Texto, no type="number": con el navegador en español, type="number" tira la coma de «85,5»
+    // (queda 855) sin avisar. La cifra la lee readNumber(), con coma o con punto decimal.
     const input = Object.assign(document.createElement("input"), {
-      id, name: feature.name, type: "number", required: true,
-      min: String(zeroOk ? 0 : feature.min), max: String(feature.max),
-      step: feature.type === "integer" ? "1" : "any",
+      id, name: feature.name, type: "text", required: true, autocomplete: "off", spellcheck: false,
       inputMode: feature.type === "integer" ? "numeric" : "decimal",
     });
     input.dataset.hint = `${id}-hint`;
     input.setAttribute("aria-describedby", input.dataset.hint);
 
     const range = `Entre ${numberFormat.format(feature.min)} y ${numberFormat.format(feature.max)} ${feature.unit}`;
+    const decimals = feature.type === "integer" ? "" : " · decimales con coma o con punto";
     const hint = Object.assign(document.createElement("p"), {
       id: `${id}-hint`, className: "hint",
-      textContent: `${range}${zeroOk ? " · 0 si no se midió" : ""}. ${feature.description}`,
+      textContent: `${range}${zeroOk ? " · 0 si no se midió" : ""}${decimals}. ${feature.description}`,
     });
     const error = Object.assign(document.createElement("p"), { id: `${id}-error`, className: "field-error", hidden: true });
     input.addEventListener("input", () => clearFieldError(input));
@@ -224,6 +288,39 @@
     if (first) first.focus();
   }
 
+  // ---------------------------------------------------------------- Lectura de las cifras
+  // Como se escriben a mano: «85,5» y «85.5» son lo mismo (un solo separador decimal, coma o
+  // punto); sin separador de miles, exponentes ni espacios dentro. «1.234,5» es ambiguo y se rechaza.
+  const DECIMAL = /^[+-]?\d+(?:[.,]\d+)?$/;
+
+  function readNumber(text) {
+    // null si está vacío; NaN si no es una cifra escrita así.
+    const clean = text.trim();
+    if (clean === "") return null;
+    const value = DECIMAL.test(clean) ? Number(clean.replace(",", ".")) : NaN;
+    return Number.isFinite(value) ? value : NaN;
+  }
+
+  function notANumber(text, feature) {
+    const how = feature.type === "integer"
+      ? "escribe un número entero, sin puntos de miles (por ejemplo, 35)"
+      : "escribe la cifra con una coma o un punto para los decimales y sin separador de miles " +
+        "(por ejemplo, 85,5 o 85.5)";
+    return `«${text.trim()}» no es un número válido para ${feature.label}: ${how}.`;
+  }
+
+  function readPatient(form, card) {
+    // Los valores de la paciente y, de los campos que no son una cifra, su mensaje.
+    const patient = {};
+    const unreadable = {};
+    for (const feature of card.features) {
+      const text = form.elements.namedItem(feature.name)?.value ?? "";
+      patient[feature.name] = readNumber(text);
+      if (Number.isNaN(patient[feature.name])) unreadable[feature.name] = notANumber(text, feature);
+    }
+    return { patient, unreadable };
+  }
+
   // ---------------------------------------------------------------- Validación (las reglas de la API)
   // Las mismas reglas y los mismos textos que la API (diabetes_api/predict.py), antes de calcular
   // en cualquier sitio: rango, entero y «0 = no medido».
@@ -239,9 +336,10 @@
     return null;
   }
 
-  function validate(patient, card) {
+  function validate(patient, card, unreadable = {}) {
     return card.features
-      .map((feature) => ({ field: feature.name, message: checkValue(patient[feature.name], feature) }))
+      .map((feature) => ({ field: feature.name,
+        message: unreadable[feature.name] ?? checkValue(patient[feature.name], feature) }))
       .filter((detail) => detail.message !== null);
   }
 
@@ -299,7 +397,8 @@
   }
 
   async function downloadModel(card) {
-    const response = await request(modelUrl(card), { headers: authHeaders(), cache: "no-cache" }, TIMEOUT_MS);
+    const url = modelUrl(card); // ruta protegida con API_KEY: lleva la clave si la URL es de su origen
+    const response = await request(url, { headers: authHeaders(url), cache: "no-cache" }, TIMEOUT_MS);
     if (!response.ok) {
       throw new DeviceProblem(response.status === 401
         ? "La API pide una clave para descargar el modelo: escríbela en «Conexión con la API»."
@@ -396,7 +495,7 @@
   }
 
   async function predictOnServer(patient, timeout) {
-    return { ...(await api("/v1/predict", patient, timeout)), where: "server" };
+    return { ...(await api("/v1/predict", { body: patient, timeout, auth: true })), where: "server" };
   }
 
   async function compute(patient) {
@@ -482,12 +581,9 @@
     event.preventDefault();
     const form = $("patient-form");
     hideAlert();
-    const patient = {};
-    for (const input of form.querySelectorAll("input")) {
-      clearFieldError(input);
-      patient[input.name] = input.value === "" ? null : Number(input.value);
-    }
-    const problems = validate(patient, state.card);
+    for (const input of form.querySelectorAll("input")) clearFieldError(input);
+    const { patient, unreadable } = readPatient(form, state.card);
+    const problems = validate(patient, state.card, unreadable);
     if (problems.length) {
       $("result").hidden = true;
       $("announce").textContent = "";
@@ -524,9 +620,16 @@
     error.hidden = true;
     input.removeAttribute("aria-invalid");
     state.base = text;
-    state.key = $("api-key").value.trim();
+    const origin = originOf(text);
+    // La clave de la casilla es para esta API si se escribió ahora o si ya era suya; la de otra API
+    // que seguía en la casilla al cambiar la URL no se le pasa a esta.
+    if (state.keyEdited || state.key?.origin === origin) {
+      const key = $("api-key").value.trim();
+      state.key = key ? { origin, key, remember: $("api-key-remember").checked } : null;
+    }
+    writeKey(state.key);
+    showKey();
     store(KEYS.url, text === defaultBase() ? "" : text);
-    store(KEYS.key, state.key);
     connect();
   }
 
@@ -534,6 +637,7 @@
     store(KEYS.url, "");
     state.base = defaultBase();
     $("api-url").value = state.base;
+    showKey();
     connect();
   }
 
@@ -551,10 +655,12 @@
 
   function start() {
     state.base = load(KEYS.url) || defaultBase();
-    state.key = load(KEYS.key) || "";
+    state.key = readKey();
     state.where = WHERE.includes(load(KEYS.where)) ? load(KEYS.where) : "auto";
     $("api-url").value = state.base;
-    $("api-key").value = state.key;
+    showKey();
+    $("api-key").addEventListener("input", () => { state.keyEdited = true; });
+    $("api-key-remember").addEventListener("change", rememberKey);
     for (const radio of document.querySelectorAll("input[name=where]")) {
       radio.checked = radio.value === state.where;
       radio.addEventListener("change", chooseWhere);

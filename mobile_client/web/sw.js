@@ -11,7 +11,7 @@
 "use strict";
 
 // Cambia SHELL_VERSION si cambia la lista SHELL o la forma de servir: el activate borra las demás.
-const SHELL_VERSION = "1";
+const SHELL_VERSION = "2";
 const SHELL_CACHE = `diabetes-shell-v${SHELL_VERSION}`;
 const SHELL = [
   "./", "app.js", "styles.css", "manifest.webmanifest",
