@@ -5,18 +5,23 @@ arrancado por esta sesión de pruebas y parado al acabar, también si falla).
 """
 
 import os
+import random
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from schemes import servers
-from schemes.batch import BatchJob, app_view, ensure_schema, opened, write_patients
+from schemes.batch import BatchJob, app_view, column_name, ensure_schema, opened, write_patients
+from schemes.common import live_model, row_from_patient
 from support import add_version, free_port, model_home, need, run_to_exit, stop, wait_until
 from support import publish as publish_version
 from workshop.patients import random_patients
@@ -93,13 +98,15 @@ def add_patients(url, card, count, first_id=1, seed=0):
     return patients
 
 
-def table(url, name, order):
+def table(url, name, order, columns="*"):
     with opened(url) as db:
-        return db.query(f"SELECT * FROM {name} ORDER BY {order}")
+        return db.query(f"SELECT {columns} FROM {name} ORDER BY {order}")
 
 
 def predictions(url):
-    return table(url, "predictions", "patient_id, model_version")
+    """(paciente, versión, predicción, probabilidad, hora, revisión puntuada) de cada predicción."""
+    return table(url, "predictions", "patient_id, model_version",
+                 "patient_id, model_version, prediction, probability, scored_at, patient_revision")
 
 
 def test_running_twice_gives_the_same_rows(database_url, home, card):
@@ -110,16 +117,16 @@ def test_running_twice_gives_the_same_rows(database_url, home, card):
     second = job.run_once()  # nada cambió: no puntúa nada y no toca ninguna fila
     assert (first["scored"], second["scored"]) == (40, 0)
     assert predictions(database_url) == before
-    # Aunque se pierda la marca de agua y se repita todo, el upsert no duplica: mismas filas.
+    # Aunque se pierdan las revisiones apuntadas y se repita todo, el upsert no duplica: mismas filas.
     with opened(database_url) as db:
-        db.execute("DELETE FROM job_runs")
+        db.execute("UPDATE predictions SET patient_revision = 0")
     assert job.run_once()["scored"] == 40
     after = predictions(database_url)
     assert len(after) == 40
     assert [row[:4] for row in after] == [row[:4] for row in before]  # paciente, versión, predicción, probabilidad
 
 
-def test_watermark_only_rescores_what_changed(database_url, home, card):
+def test_only_what_changed_is_rescored(database_url, home, card):
     patients = add_patients(database_url, card, 30)
     job = BatchJob(database_url, home, log=quiet)
     job.run_once()
@@ -240,6 +247,198 @@ def test_scheduled_job_keeps_going_when_the_database_fails(tmp_path, home):
     finally:
         stop(job)
     assert "Traceback" not in job.log_path.read_text()
+
+
+# ------------------------------------------------------------------ cada cambio, puntuado una vez (sin relojes)
+
+
+def unscored_or_stale(url, model_dir):
+    """Las pacientes sin predicción de la versión publicada y las que la tienen de otros datos: se
+    vuelve a predecir con los datos de ahora y se compara la probabilidad (sin mirar revisiones ni horas)."""
+    model = live_model(model_dir)
+    names = [column_name(f["name"]) for f in model.card["features"]]
+    with opened(url) as db:
+        rows = db.query(f"SELECT p.id, {', '.join(f'p.{n}' for n in names)}, r.probability FROM patients p "
+                        "LEFT JOIN predictions r ON r.patient_id = p.id AND r.model_version = ? ORDER BY p.id",
+                        (model.version,))
+    missing = {row[0] for row in rows if row[-1] is None}
+    scored = [row for row in rows if row[-1] is not None]
+    results, _ = model.predict_rows([row_from_patient(dict(zip(model.feature_names, row[1:-1], strict=True)),
+                                                      model.feature_names) for row in scored])
+    stale = {row[0] for row, result in zip(scored, results, strict=True) if abs(result["probability"] - row[-1]) > 1e-9}
+    return missing, stale
+
+
+@pytest.mark.timeout(60)  # un lote que esperase el bloqueo de A sin límite no la colgaría
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_write_that_commits_after_a_later_one_is_scored(database_url, home, card):
+    """A guarda (y marca su hora) en una transacción que sigue abierta; B guarda después y confirma; el lote
+    puntúa a B; A confirma: el lote siguiente puntúa a A, aunque su hora sea anterior a la de B."""
+    features = card["features"]
+    first, second = random_patients(features, 2, seed=3)
+    job = BatchJob(database_url, home, log=quiet)
+    with opened(database_url) as writer_a, opened(database_url) as writer_b:
+        ensure_schema(writer_a, features)
+        with writer_a.transaction():  # dentro, write_patients es un SAVEPOINT: A no confirma todavía
+            stamp_a = write_patients(writer_a, features, [(1, first)])
+            stamp_b = write_patients(writer_b, features, [(2, second)])
+            assert stamp_a < stamp_b
+            assert job.run_once()["scored"] == 1  # solo B: el lote no ve lo que A no ha confirmado
+        assert job.run_once()["scored"] == 1  # A
+    assert unscored_or_stale(database_url, home) == (set(), set())
+    with opened(database_url) as db:
+        assert all(row["fresh"] for row in app_view(db))
+
+
+def test_a_writer_with_its_clock_behind_is_scored(database_url, home, card):
+    """Otra máquina de la app con la hora un minuto atrasada guarda una paciente nueva y cambia otra
+    después de un lote: el lote siguiente puntúa las dos, y la app ve la cambiada como obsoleta hasta entonces."""
+    features = card["features"]
+    add_patients(database_url, card, 3)
+    job = BatchJob(database_url, home, log=quiet)
+    assert job.run_once()["scored"] == 3
+    late = time.time() - 60
+    with opened(database_url) as db:
+        write_patients(db, features, list(zip([4, 2], random_patients(features, 2, seed=11), strict=True)),
+                       updated_at=late)
+        view = {row["patient_id"]: row for row in app_view(db)}
+    assert view[4]["model_version"] is None and not view[2]["fresh"] and view[1]["fresh"]
+    assert unscored_or_stale(database_url, home) == ({4}, {2})
+    assert job.run_once()["scored"] == 2
+    assert unscored_or_stale(database_url, home) == (set(), set())
+    assert job.run_once()["scored"] == 0  # un cambio, una vez
+
+
+def test_concurrent_writers_and_a_batch_loop_leave_nothing_behind(database_url, home, card):
+    """4 escritoras (cada una con su conexión) guardan pacientes nuevas y cambian otras mientras el lote
+    corre en bucle; tras UN lote final no queda ninguna sin predicción ni con una obsoleta."""
+    features = card["features"]
+    with opened(database_url) as db:
+        ensure_schema(db, features)
+    lock, ids, errors, writing = threading.Lock(), [0], [], threading.Event()
+    deadline = time.monotonic() + 20
+
+    def writer(seed):
+        rng = random.Random(seed)
+        try:
+            with opened(database_url) as db:
+                for _ in range(200):
+                    with lock:
+                        changed = rng.sample(range(1, ids[0] + 1), min(2, ids[0]))
+                        new = list(range(ids[0] + 1, ids[0] + 1 + rng.randint(1, 3)))
+                        ids[0] += len(new)
+                    data = random_patients(features, len(new) + len(changed), seed=rng.randrange(10**9))
+                    write_patients(db, features, list(zip(new + changed, data, strict=True)))
+                    if time.monotonic() > deadline:
+                        break
+        except Exception as error:  # se comprueba al final, en el hilo de la prueba
+            errors.append(error)
+
+    def batch_loop():
+        job = BatchJob(database_url, home, log=quiet)
+        while writing.is_set() and not errors:
+            job.run_once()
+
+    writing.set()
+    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(4)]
+    loop = threading.Thread(target=batch_loop)
+    for thread in [loop, *threads]:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    writing.clear()
+    loop.join(60)
+    assert not errors, errors
+    BatchJob(database_url, home, log=quiet).run_once()
+    assert ids[0] >= 400
+    assert unscored_or_stale(database_url, home) == (set(), set())
+
+
+def test_an_old_database_with_a_watermark_is_brought_up_to_date(database_url, home, card):
+    """Las tablas de antes (marca de agua en job_runs, sin revisiones): el lote les añade las columnas,
+    vuelve a puntuar una vez todo lo que había y después sigue como siempre."""
+    features = card["features"]
+    names = [column_name(f["name"]) for f in features]
+    patients = list(enumerate(random_patients(features, 5, seed=2), 1))
+    columns = ", ".join(f"{name} DOUBLE PRECISION" for name in names)
+    with opened(database_url) as db:
+        db.execute(f"CREATE TABLE patients (id BIGINT PRIMARY KEY, {columns}, updated_at DOUBLE PRECISION NOT NULL)")
+        db.execute("CREATE TABLE predictions (patient_id BIGINT NOT NULL, model_version TEXT NOT NULL, prediction "
+                   "INTEGER NOT NULL, probability DOUBLE PRECISION NOT NULL, scored_at DOUBLE PRECISION NOT NULL, "
+                   "PRIMARY KEY (patient_id, model_version))")
+        db.execute("CREATE TABLE job_runs (run_id TEXT PRIMARY KEY, model_version TEXT NOT NULL, started_at DOUBLE "
+                   "PRECISION NOT NULL, finished_at DOUBLE PRECISION NOT NULL, watermark DOUBLE PRECISION, "
+                   "patients_scored INTEGER NOT NULL)")
+        db.executemany(f"INSERT INTO patients VALUES ({', '.join('?' * (len(names) + 2))})",
+                       [(pid, *(data[f["name"]] for f in features), 1.0) for pid, data in patients])
+        db.execute("INSERT INTO predictions VALUES (1, ?, 0, 0.5, 2.0)", (live_model(home).version,))
+        db.execute("INSERT INTO job_runs VALUES ('viejo', 'v', 0.0, 2.0, 1.0, 1)")
+    job = BatchJob(database_url, home, log=quiet)
+    assert job.run_once()["scored"] == 5
+    assert unscored_or_stale(database_url, home) == (set(), set())
+    with opened(database_url) as db:
+        write_patients(db, features, [(3, patients[0][1])])
+    assert job.run_once()["scored"] == 1 and job.run_once()["scored"] == 0
+
+
+# ------------------------------------------------------------------ PostgreSQL: un bloqueo se espera con límite
+
+
+@contextmanager
+def locked(url, statement):
+    """Otra sesión de PostgreSQL con `statement` (un LOCK TABLE) en una transacción abierta. Devuelve su PID."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:  # sin autocommit: la transacción sigue abierta hasta salir
+        connection.execute(statement)
+        try:
+            yield connection.info.backend_pid
+        finally:
+            connection.rollback()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("statement, waited", [
+    ("LOCK TABLE predictions IN EXCLUSIVE MODE", "el bloqueo de la tabla predictions para escribir las predicciones"),
+    ("LOCK TABLE patients IN ACCESS EXCLUSIVE MODE", "el bloqueo de la tabla patients para comprobar las tablas"),
+])
+def test_a_batch_waiting_for_a_lock_gives_up_and_says_which(database_url, home, card, statement, waited):
+    add_patients(database_url, card, 5)
+    env = {"DATABASE_URL": database_url, "MODEL_DIR": str(home), "SCHEMES_LOCK_TIMEOUT_S": "0,5"}
+    with locked(database_url, statement) as pid:
+        # Sin lock_timeout esperaría para siempre: la orden se para a los 30 s y la prueba falla.
+        code, out, err = run_to_exit([sys.executable, "-m", "schemes", "batch"], env=env, timeout=30)
+    assert code == 1, (code, out, err)
+    assert waited in err and f"la sesión de PostgreSQL con PID {pid} lo tiene" in err, err
+    assert "esperó 0,5 s (SCHEMES_LOCK_TIMEOUT_S)" in err and "no escribió nada" in err, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert predictions(database_url) == []
+    code, out, err = run_to_exit([sys.executable, "-m", "schemes", "batch"], env=env)  # sin el bloqueo, sí
+    assert code == 0 and "5 pacientes nuevas o cambiadas puntuadas" in out, err
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_scheduled_batch_keeps_going_after_a_lock_timeout(database_url, home, card, tmp_path):
+    add_patients(database_url, card, 5)
+    env = {"DATABASE_URL": database_url, "MODEL_DIR": str(home), "SCHEMES_LOCK_TIMEOUT_S": "0,3"}
+    with locked(database_url, "LOCK TABLE predictions IN EXCLUSIVE MODE"):
+        job = start(servers.python_module("batch", "--every", "0.2"), tmp_path / "cada.log", env=env)
+        try:
+            wait_until(lambda: job.log_path.read_text().count("la tabla predictions para escribir") >= 2
+                       or job.poll() is not None, 60, "el lote programado no se rindió dos veces")
+            assert job.poll() is None, job.log_path.read_text()
+        except BaseException:
+            stop(job)
+            raise
+    try:  # sin el bloqueo, la siguiente ejecución puntúa
+        wait_until(lambda: "5 pacientes nuevas o cambiadas puntuadas" in job.log_path.read_text()
+                   or job.poll() is not None, 60, "el lote programado no volvió a puntuar")
+        assert job.poll() is None
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(15) == 0
+    finally:
+        stop(job)
+    assert "se reintentará" in job.log_path.read_text() and "Traceback" not in job.log_path.read_text()
 
 
 
