@@ -14,19 +14,22 @@ ERRORS = {
     "400": "JSON mal formado, Content-Type incorrecto o cuerpo que no es un objeto (invalid_json, invalid_body).",
     "404": "Ruta inexistente (not_found).",
     "405": "Método no permitido en esta ruta (method_not_allowed).",
+    "406": "Archivo grande de la app pedido sin aceptar gzip (not_acceptable).",
     "413": "Cuerpo o lote demasiado grande (payload_too_large).",
     "401": "Falta la clave de la API o no es válida (unauthorized); solo si el servidor tiene API_KEY.",
     "408": "El cuerpo no llegó completo a tiempo (request_timeout, BODY_TIMEOUT).",
     "422": "Algún campo falta, sobra, tiene otro tipo o está fuera de rango (validation_error); "
            "«details» nombra los 20 primeros y «total_details» cuántos hay si son más.",
-    "429": "Demasiadas peticiones (too_many_requests, RATE_LIMIT); Retry-After dice cuándo volver.",
+    "429": "Demasiadas peticiones (too_many_requests, RATE_LIMIT) o demasiados bytes de la app (WEB_BUDGET_MB); "
+           "Retry-After dice cuándo volver.",
     "500": "Error interno inesperado (internal_error), sin traza; el log guarda el X-Request-ID.",
     "503": "La API está ocupada (overloaded): responde al momento en vez de encolar; Retry-After.",
 }
 HEADERS = {
     "X-Request-ID": "Identificador de la petición (se reutiliza el que envía el cliente).",
     "X-Model-Version": "Versión del modelo que respondió.",
-    "X-Cache": "HIT si la predicción salió de la caché, MISS si se calculó (solo con un paciente).",
+    "X-Cache": "HIT si la predicción salió de la caché, MISS si se calculó (solo con una paciente y "
+               "EXPOSE_CACHE_HEADER).",
 }
 
 
@@ -125,11 +128,11 @@ def build_spec(card, config, web=False):
                         ok({"type": "string"}, "Texto de Prometheus.", media="text/plain"), protected=True),
         "/openapi.json": get("Este documento", ok({"type": "object"}, "Documento OpenAPI.")),
         "/v1/predict": {"post": {
-            "summary": "Riesgo de diabetes de un paciente o de un lote",
+            "summary": "Riesgo de diabetes de una paciente o de un lote",
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"oneOf": [ref("Patient"), ref("Batch")]}}}},
             "responses": {"200": ok({"oneOf": [ref("Prediction"), ref("BatchPrediction")]},
-                                    "Predicción (un paciente) o predicciones (lote, en el mismo orden).",
+                                    "Predicción (una paciente) o predicciones (lote, en el mismo orden).",
                                     headers=("X-Request-ID", "X-Model-Version", "X-Cache")),
                           **errors("400", "401", "408", "413", "422", "429", "503")},
             "security": [{"bearer": []}, {}]}},
@@ -140,7 +143,9 @@ def build_spec(card, config, web=False):
         paths["/app/{filename}"] = {"get": {
             "summary": "Archivos de la app web",
             "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "El archivo."}, **errors()}}}
+            "responses": {"200": {"description": "El archivo (gzip si el cliente lo acepta; ETag por contenido)."},
+                          "304": {"description": "El cliente ya tiene esta versión (If-None-Match)."},
+                          **errors("406", "429")}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "API de riesgo de diabetes", "version": card["version"],
