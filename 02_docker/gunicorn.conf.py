@@ -24,6 +24,8 @@ Variables de entorno que lee (todas opcionales):
     GUNICORN_FAIR_ACCEPT          1: con gevent, repartir las conexiones nuevas entre workers (1)
     GUNICORN_ACCESSLOG            destino del log de accesos de gunicorn: "-" (stdout) u "off" (off)
     PIDFILE                       archivo con el PID del maestro (workshop.env; `make reload` lo lee)
+    MODEL_CHECK_TIMEOUT           segundos para comprobar el modelo al recargar (10; al arrancar, al menos 60)
+    MAX_LAG_MS                    espera máxima de una petición antes de un 503 (0 = apagado; serving/shedding.py)
     LOG_LEVEL                     nivel de log, compartido con la API (INFO)
 """
 
@@ -33,8 +35,12 @@ import shutil
 import sys
 import tempfile
 
-from serving import master
+from serving import http_errors, master
 from workshop.settings import SettingsError, StartupError, env_number, parse_number, root, shared, shared_path
+
+# Los errores que gunicorn responde por sí mismo (petición mal formada, cabeceras enormes), en el JSON de la
+# API y en español (serving/http_errors.py). Aquí, en el maestro: los workers lo heredan al nacer por fork.
+http_errors.install()
 
 
 def _env_int(name, default, minimum=0):
@@ -80,7 +86,9 @@ chdir = str(root())
 #   (un modelo pesado) sí bloquearía al resto de su worker; entonces, "sync" detrás de nginx.
 #   "gthread": hilos; un cliente lento ocupa un hilo entero.
 # worker_connections - Conexiones abiertas a la vez por worker gevent: acota lo que pueden
-#   retener muchos clientes lentos. Típico: 100-1000.
+#   retener muchos clientes lentos. Típico: 100-1000. Las que pasan del número esperan sin respuesta
+#   en la cola de `accept` (ni wrk lo cuenta como error): con 2 x 500 y 1.024 clientes, 24 esperaban
+#   siempre. El despliegue de Lightsail pone 2048 (03_lightsail/deployment.json).
 # threads - Hilos por worker (solo gthread). Típico: 2-8.
 # timeout - Si un worker no da señales de vida en N segundos, el maestro lo mata y crea otro.
 #   Una predicción tarda microsegundos: 30 s solo salta ante un cuelgue real. Típico: 30-120.
@@ -97,6 +105,8 @@ chdir = str(root())
 #   misma versión comprobada que guarda el maestro.
 
 workers = _env_int("WEB_CONCURRENCY", 2, minimum=1)
+# Con RATE_LIMIT_STORAGE=memory:// cada worker aplica su parte del límite (limits.py): le dice cuántos son.
+os.environ["RATE_LIMIT_WORKERS"] = str(workers)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 500, minimum=1)
 threads = _env_int("GUNICORN_THREADS", 4, minimum=1) if worker_class == "gthread" else 1
@@ -174,7 +184,10 @@ control_socket_disable = True
 #   `GET /metrics` los suma (modo multiproceso de prometheus_client): una lectura cubre todos los
 #   workers. El maestro crea una carpeta nueva (en /dev/shm, en memoria, si existe) antes de crear
 #   workers; al recargar (SIGHUP) se relee este archivo y se conserva la misma. Al morir un worker,
-#   `child_exit` marca sus archivos; al terminar el maestro, se borra la carpeta que creó.
+#   `child_exit` suma sus archivos en uno fusionado por tipo y los borra: la carpeta no crece con
+#   cada reinicio y los totales no cambian. Al terminar el maestro, se borra la carpeta que creó.
+#   Si la carpeta se llena (/dev/shm de Docker: 64 MB) o no admite escritura, cada worker afectado
+#   deja de escribir métricas y sigue prediciendo (diabetes_api/metrics_files.py).
 
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # la primera lectura de este archivo (no tras un SIGHUP)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="diabetes-api-metricas-", dir=worker_tmp_dir)
@@ -242,11 +255,18 @@ def post_request(worker, req, environ, resp):
 
 
 def child_exit(server, worker):
-    """Un worker terminó (parada, recarga, fallo): sus métricas de tipo «gauge» en vivo dejan de contar
-    y su puesto en el reparto de conexiones queda libre."""
+    """Un worker terminó (parada, recarga, fallo): sus contadores se suman a los fusionados y sus
+    archivos se borran; sus «gauges» en vivo dejan de contar y su puesto en el reparto queda libre."""
     from prometheus_client import multiprocess
 
+    from diabetes_api import metrics_files
+
     multiprocess.mark_process_dead(worker.pid)
+    try:  # el maestro nunca cae por las métricas: si no se puede, los archivos se quedan y siguen contando
+        metrics_files.merge_dead_workers(os.environ["PROMETHEUS_MULTIPROC_DIR"], set(server.WORKERS))
+    except Exception as error:  # noqa: BLE001
+        server.log.warning("No se pudieron fusionar las métricas del worker %s (%s): se conservan sus archivos.",
+                           worker.pid, error)
     if getattr(worker, "slot", None) is not None:
         server.open_connections[worker.slot] = -1
 
@@ -278,7 +298,11 @@ def pre_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """En el worker, antes de escuchar: su servidor gevent acepta con el reparto de arriba."""
+    """En el worker, antes de escuchar: el descarte por tiempo de espera (MAX_LAG_MS, serving/shedding.py)
+    y, con gevent, el reparto de arriba."""
+    from serving import shedding
+
+    shedding.install(worker)
     if FAIR_ACCEPT and getattr(worker, "slot", None) is not None:
         from gunicorn.workers import ggevent
 

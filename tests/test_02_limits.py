@@ -1,6 +1,7 @@
-"""Límites que responden en vez de encolar y métricas de todos los workers, con gunicorn real en 127.0.0.1:
-429 con Retry-After (RATE_LIMIT), 408 para un cuerpo que no llega (BODY_TIMEOUT), 503 al momento pasado
-MAX_IN_FLIGHT, y /metrics en formato de Prometheus que suma los workers y que un Prometheus real lee."""
+"""Límites que responden en vez de encolar (el descarte bajo sobrecarga real y los cuerpos lentos, en
+test_02_overload.py) y métricas de todos los workers, con gunicorn real en 127.0.0.1:
+429 con Retry-After (RATE_LIMIT), 408 para un cuerpo que no llega (BODY_TIMEOUT) y
+/metrics en formato de Prometheus que suma los workers y que un Prometheus real lee."""
 
 import shutil
 import socket
@@ -13,7 +14,6 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from diabetes_api import create_app
 from support import HEALTH_PATH, free_port, need, running_gunicorn, stop, wait_until
 from workshop.patients import example_patient
 
@@ -63,35 +63,6 @@ def test_a_body_that_does_not_arrive_gets_408(tmp_path, served_model_dir):
             sock.close()
         assert line.startswith("HTTP/1.1 408"), line
         assert time.monotonic() - started < 5
-
-
-def test_past_max_in_flight_the_api_answers_503_at_once(tmp_path, served_model_dir, card):
-    env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "MAX_IN_FLIGHT": "2", "BODY_TIMEOUT": "20"}
-    with running_gunicorn(tmp_path, env=env) as (url, _):
-        port = int(url.rsplit(":", 1)[1])
-        senders = [slow_sender(port) for _ in range(2)]  # dos peticiones en curso, esperando su cuerpo
-        try:
-            def shed():
-                answer = requests.post(url + "/v1/predict", json=example_patient(card), timeout=5)
-                return [answer] if answer.status_code == 503 else None  # una lista: un 503 es «falso»
-
-            (answer,) = wait_until(shed, timeout=10, message="la tercera petición no recibió 503")
-            assert answer.json()["error"]["code"] == "overloaded"
-            assert answer.headers["Retry-After"] == "1"
-            assert answer.elapsed.total_seconds() < 1  # al momento, sin esperar turno
-        finally:
-            for sock in senders:
-                sock.close()
-        wait_until(lambda: requests.post(url + "/v1/predict", json=example_patient(card), timeout=5).ok,
-                   timeout=10, message="al cerrar las lentas, la API no volvió a responder 200")
-
-
-def test_a_lagging_event_loop_sheds_new_requests(served_model_dir, card):
-    app = create_app({"MODEL_DIR": served_model_dir, "MAX_LAG_MS": 100})
-    client = app.test_client()
-    assert client.post("/v1/predict", json=example_patient(card)).status_code == 200
-    app.extensions["load_shedder"].lag = 0.5  # el bucle de gevent va medio segundo tarde: hay cola
-    assert client.post("/v1/predict", json=example_patient(card)).status_code == 503
 
 
 def samples(text, name, **labels):
@@ -153,3 +124,45 @@ def test_without_the_key_a_real_server_answers_401(tmp_path, served_model_dir, r
     with running_gunicorn(tmp_path, env=env) as (url, _):
         assert requests.get(url + route, timeout=5).status_code == 401
         assert requests.get(url + route, headers=AUTH, timeout=5).status_code == 200
+
+
+def test_the_memory_limiter_keeps_at_most_10000_clients_and_drops_the_oldest(served_model_dir):
+    """RATE_LIMIT con memory://: 10.050 direcciones distintas (X-Forwarded-For tras PROXY_HOPS=1) no hacen
+    crecer sin tope la memoria del límite (RATE_LIMIT_MAX_KEYS, 10.000); la más antigua sale y vuelve
+    con su cuenta a cero. En proceso y con un cuerpo no válido (422, que también cuenta): rápido."""
+    from diabetes_api import create_app
+
+    app = create_app({"MODEL_DIR": served_model_dir, "RATE_LIMIT": "1/minute", "PROXY_HOPS": 1})
+    client, storage = app.test_client(), app.extensions["limiter"].storage
+
+    def post(index):
+        address = f"10.{index // 65536}.{index // 256 % 256}.{index % 256}"
+        return client.post("/v1/predict", json={}, headers={"X-Forwarded-For": address}).status_code
+
+    assert (post(1), post(1)) == (422, 429), "el límite de 1/minute no cuenta por dirección"
+    codes = [post(index) for index in range(2, 10_051)]
+    assert set(codes) == {422}, "cada dirección nueva tiene su propia cuenta"
+    assert len(storage.storage) <= 10_000, f"la memoria del límite guarda {len(storage.storage)} claves"
+    assert post(1) == 422, "la dirección más antigua debía haber salido (y volver con la cuenta a cero)"
+    assert post(10_050) == 429, "la más reciente sigue contada"
+
+
+def test_past_max_in_flight_a_request_gets_503_at_once_with_retry_after(served_model_dir, card):
+    """MAX_IN_FLIGHT=1: con una petición dentro de la API (su contexto abierto, antes de terminar), la
+    siguiente recibe 503 con Retry-After sin esperar; al terminar la primera, el sitio queda libre. En
+    proceso: con gevent la predicción no cede la CPU y, por HTTP, el contador no pasa de una."""
+    from diabetes_api import create_app
+    from diabetes_api.errors import ApiError
+
+    app = create_app({"MODEL_DIR": served_model_dir, "MAX_IN_FLIGHT": 1})
+    shedder = app.extensions["load_shedder"]
+    with app.test_request_context("/v1/predict", method="POST", json=example_patient(card)):
+        shedder.before()  # la primera, dentro
+        with app.test_request_context("/v1/predict", method="POST", json=example_patient(card)):
+            with pytest.raises(ApiError) as refused:
+                shedder.before()
+            response = app.handle_user_exception(refused.value)
+        shedder.after()
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "1")
+    assert response.get_json()["error"]["code"] == "overloaded"
+    assert app.test_client().post("/v1/predict", json=example_patient(card)).status_code == 200

@@ -129,8 +129,9 @@ def expected_request(image=IMAGE, api_key=KEY, rate_limit="1200/minute"):
     (escrita a mano); api_key=None: sin clave (--public)."""
     port = SHARED["PORT"]
     environment = {"PORT": port, "LOG_LEVEL": "INFO", **({} if api_key is None else {"API_KEY": api_key}),
-                   "RATE_LIMIT": rate_limit, "PROXY_HOPS": "1", "MAX_LAG_MS": "500",
-                   "CORS_ORIGINS": ""}
+                   "RATE_LIMIT": rate_limit, "PROXY_HOPS": "1", "RATE_LIMIT_STORAGE": "memory://",
+                   "MAX_LAG_MS": "15", "GUNICORN_WORKER_CONNECTIONS": "2048", "CORS_ORIGINS": "",
+                   "EXPOSE_CACHE_HEADER": "0"}  # sin X-Cache en una URL pública
     return {
         "containers": {"diabetes-api": {"image": image, "environment": environment, "ports": {port: "HTTP"}}},
         "publicEndpoint": {"containerName": "diabetes-api", "containerPort": int(port), "healthCheck": {
@@ -1012,7 +1013,8 @@ def test_a_first_deploy_creates_the_key_file_with_mode_0600_and_deploys_with_tha
     assert mode(keys.key_file()) == 0o600 and state["previous"] is None
     assert len(state["current"]) >= 43 and sent_api_key(aws) == state["current"]  # secrets.token_urlsafe(32)
     assert f"Clave de la API nueva, guardada en {keys.shown_path()} (permisos 0600" in out and "deploy.py key" in out
-    assert "API_KEY=****, RATE_LIMIT=1200/minute, PROXY_HOPS=1, MAX_LAG_MS=500, CORS_ORIGINS=" in out
+    assert ("API_KEY=****, RATE_LIMIT=1200/minute, PROXY_HOPS=1, RATE_LIMIT_STORAGE=memory://, MAX_LAG_MS=15, "
+            "GUNICORN_WORKER_CONNECTIONS=2048, CORS_ORIGINS=, EXPOSE_CACHE_HEADER=0") in out
     assert state["current"] not in out + err
     aws.stub.assert_no_pending_responses()
 
@@ -1086,6 +1088,27 @@ def test_public_deploy_has_no_key_and_says_what_that_means(aws, capsys):
     assert ("Despliegue público (--public): la API no pide clave, así que cualquiera que conozca la URL puede "
             "usarla y solo la frena el límite de peticiones (RATE_LIMIT=1200/minute).") in out
     assert key_state()["current"] == KEY  # el fichero no cambia
+    aws.stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("line", "sent"), [("0", "0"), (None, "0"), ("1", "1")])
+def test_no_deployment_shows_x_cache_unless_deployment_json_asks_for_it(aws, capsys, tmp_path, line, sent):
+    """Con clave o --public, el contenedor lleva EXPOSE_CACHE_HEADER=0 (sin la línea, también): en una URL
+    pública un «X-Cache: HIT» le diría a un cliente que otro ya envió esos datos."""
+    def change(raw):
+        environment = raw["containers"]["diabetes-api"]["environment"]
+        environment.pop("EXPOSE_CACHE_HEADER", None)
+        if line is not None:
+            environment["EXPOSE_CACHE_HEADER"] = line
+    request = expected_request(api_key=None)
+    request["containers"]["diabetes-api"]["environment"]["EXPOSE_CACHE_HEADER"] = sent
+    aws.respond("create_container_service_deployment", {"containerService": service("DEPLOYING", nextDeployment=
+                deployment(1, "ACTIVATING"))}, {"serviceName": SERVICE, **request})
+    queue_deployments(aws, deployment(1, "ACTIVE"))
+    aws.service("RUNNING")
+    path = write_config(tmp_path, change)
+    code, _, err = Run(aws, capsys)("deploy", "--image-ref", IMAGE, "--public", "--config", path)
+    assert code == 0, err
     aws.stub.assert_no_pending_responses()
 
 

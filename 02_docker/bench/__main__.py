@@ -5,6 +5,8 @@ Variables de entorno (todas opcionales):
     BENCH_THREADS   hilos de wrk, como mucho uno por conexión (2)
     BENCH_CONFIGS   configuraciones separadas por comas (todas); «ci» = gevent,fastapi
     BENCH_OUTPUT    carpeta de resultados (results/)
+    BENCH_RECORD    el registro de las cifras (docs/cifras/bench.json; con BENCH_OUTPUT, allí)
+    BENCH_OVERLOAD_RECORD  el de la fila `lightsail` (docs/cifras/sobrecarga.json; con BENCH_OUTPUT, allí)
 
 Necesita lo de desarrollo (psutil, matplotlib, FastAPI): `make bench` lo instala si falta.
 """

@@ -48,17 +48,19 @@ def wrk_version():
     return (result.stdout or result.stderr).splitlines()[0].split(" Copyright")[0].strip()
 
 
-def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0, api_key="", timing=False):
+def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0, api_key="", timing=False, cpus=None):
     """Lanza wrk contra `url` y devuelve el diccionario que imprime `post.lua`.
 
     `bodies`: archivo con un cuerpo JSON por línea (sin él, GET); `offset`: por cuál empezar;
     `api_key`: se manda como `Authorization: Bearer …`; `timing`: medir aparte la latencia de las
-    respuestas 2xx (la hora de envío viaja en X-Request-ID; ver post.lua).
+    respuestas 2xx (la hora de envío viaja en X-Request-ID; ver post.lua); `cpus`: los núcleos de wrk
+    (taskset -c), para que no compita con un servidor fijado en otro.
     """
     seconds = seconds or settings.seconds
     threads = min(settings.threads, connections)
-    command = [wrk_path(), "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-               "--timeout", settings.timeout, "-s", str(SCRIPT), url]
+    command = (["taskset", "-c", cpus] if cpus else []) + [
+        wrk_path(), "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+        "--timeout", settings.timeout, "-s", str(SCRIPT), url]
     env = {**os.environ, "BENCH_THREADS": str(threads), "BENCH_BODIES": str(bodies or ""),
            "BENCH_OFFSET": str(offset), "BENCH_API_KEY": api_key, "BENCH_TIMING": "1" if timing else "0",
            "BENCH_STEADY_AFTER_US": str(STEADY_AFTER_US if seconds >= 3 * STEADY_AFTER_US / 1e6 else 0)}
@@ -67,6 +69,23 @@ def run_wrk(url, settings, connections, bodies=None, seconds=None, offset=0, api
         if line.startswith(MARKER):
             return json.loads(line[len(MARKER):])
     raise LoadError(f"wrk no devolvió resultados (código {result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
+def raise_open_files():
+    """wrk con 1.024 conexiones y el servidor que las acepta necesitan más de 1.024 descriptores: sube el
+    límite blando de este proceso (lo heredan wrk y los servidores) hasta el duro. Como `ulimit -n`."""
+    try:
+        import resource
+    except ImportError:  # Windows: no hay límite que subir
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def summarize(raw, items_per_request=1):
@@ -98,6 +117,7 @@ def summarize(raw, items_per_request=1):
         "raw_p99_ms": all_latency["p99"] / 1000 if all_latency else None,
         "steady_ok_p99_ms": steady["p99"] / 1000 if steady else None,
         "socket_errors": socket_errors,
+        "unanswered": raw.get("unanswered", 0),  # con timing: enviadas hace más de 2 s y sin respuesta al terminar
         "errors": socket_errors + raw["responses"]["bad"],
         "statuses": dict(raw.get("statuses", {})),  # {"200": n, "503": m}: claves de texto, como en JSON
         "cache_hit": raw["responses"]["cache_hit"],

@@ -13,6 +13,9 @@
 --                  en µs) en X-Request-ID, la API la devuelve en la respuesta y response() resta.
 --                  Se guardan, tal cual (sin la corrección que wrk aplica a sus percentiles, ver
 --                  done()), el histograma de las 2xx y el de todas.
+--                  Y cuenta las peticiones sin respuesta: las enviadas hace más de BENCH_STALE_US (2 s)
+--                  que al terminar seguían sin contestar (wrk no las cuenta: una conexión que el servidor
+--                  nunca acepta no da error ni «timeout» en wrk).
 --   BENCH_STEADY_AFTER_US  con BENCH_TIMING, además el de las 2xx enviadas pasados estos µs (0: no):
 --                  con cientos de conexiones nuevas a la vez, las últimas que el servidor acepta
 --                  esperan su primera respuesta mucho más que el resto (README).
@@ -37,6 +40,8 @@ local started, steady_after = 0, 0
 position = 0  -- globales: done() lee las de cada hilo
 statuses = {}
 ok_latency, all_latency, steady_latency = {}, {}, {}
+local verified = false
+pending = {}  -- con BENCH_TIMING: hora de envío (texto, µs) → peticiones enviadas a esa hora aún sin respuesta
 
 local function monotonic_clock()
   local ffi = require("ffi")
@@ -62,7 +67,7 @@ local function prepare(method, headers, body)
 end
 
 function init(args)
-  ok, bad, hits, misses = 0, 0, 0, 0
+  ok, bad, hits, misses, retry = 0, 0, 0, 0, 0
   local headers = {}
   local key = os.getenv("BENCH_API_KEY") or ""
   if key ~= "" then headers["Authorization"] = "Bearer " .. key end
@@ -91,12 +96,20 @@ function request()
   local index = position % #prepared + 1
   position = position + stride
   if clock == nil then return prepared[index] end
-  return prepared[index] .. string.format("t%.0f", clock()) .. tails[index]
+  local sent = string.format("%.0f", clock())
+  if id == 0 and not verified then
+    verified = true  -- wrk llama una vez a request() en el primer hilo para contar su tubería: no se envía
+  else
+    pending[sent] = (pending[sent] or 0) + 1
+  end
+  return prepared[index] .. "t" .. sent .. tails[index]
 end
 
 local function record_latency(headers, success)
-  local sent = tonumber(((headers["X-Request-ID"] or headers["x-request-id"] or ""):match("^t(%d+)$")))
+  local text = (headers["X-Request-ID"] or headers["x-request-id"] or ""):match("^t(%d+)$")
+  local sent = tonumber(text)
   if sent == nil then return end
+  if pending[text] then pending[text] = (pending[text] > 1) and pending[text] - 1 or nil end
   local bucket = math.floor(math.log(math.max(clock() - sent, 1)) * BUCKETS_PER_E)
   all_latency[bucket] = (all_latency[bucket] or 0) + 1
   if not success then return end
@@ -108,6 +121,7 @@ function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   local success = status >= 200 and status < 300
   if success then ok = ok + 1 else bad = bad + 1 end
+  if status == 503 and (headers["Retry-After"] or headers["retry-after"]) then retry = retry + 1 end
   if clock ~= nil then record_latency(headers, success) end
   local cache = headers["X-Cache"] or headers["x-cache"]
   if cache == "HIT" then hits = hits + 1 elseif cache == "MISS" then misses = misses + 1 end
@@ -168,6 +182,17 @@ end
 -- respuesta más lenta que el doble del intervalo medio entre peticiones de una conexión, wrk
 -- añade muestras ficticias (las que habría medido un cliente que no espera). Suben la cola: su
 -- p99 es mayor que el de las respuestas tal cual (los de percentiles()).
+-- Las peticiones enviadas hace más de BENCH_STALE_US que seguían sin respuesta al terminar (con BENCH_TIMING).
+local function unanswered()
+  if os.getenv("BENCH_TIMING") ~= "1" then return 0 end
+  local stale = monotonic_clock()() - (tonumber(os.getenv("BENCH_STALE_US") or "2000000") or 2000000)
+  local count = 0
+  for sent, n in pairs(merged("pending")) do
+    if tonumber(sent) < stale then count = count + n end
+  end
+  return count
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local p = function(q) return latency:percentile(q) end
@@ -175,12 +200,13 @@ function done(summary, latency, requests)
     'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
     '"latency_us": {"mean": %.1f, "max": %d, "p50": %d, "p90": %d, "p95": %d, "p99": %d}, ' ..
-    '"responses": {"ok": %d, "bad": %d, "cache_hit": %d, "cache_miss": %d}, "next_offset": %d, ' ..
-    '"statuses": %s, "ok_latency_us": %s, "all_latency_us": %s, "steady_ok_latency_us": %s}\n',
+    '"responses": {"ok": %d, "bad": %d, "cache_hit": %d, "cache_miss": %d, "retry_after_503": %d}, ' ..
+    '"next_offset": %d, ' ..
+    '"statuses": %s, "ok_latency_us": %s, "all_latency_us": %s, "steady_ok_latency_us": %s, "unanswered": %d}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency.max, p(50), p(90), p(95), p(99),
-    total("ok"), total("bad"), total("hits"), total("misses"), highest("position"),
+    total("ok"), total("bad"), total("hits"), total("misses"), total("retry"), highest("position"),
     json_counts(merged("statuses")), percentiles("ok_latency"), percentiles("all_latency"),
-    percentiles("steady_latency")))
+    percentiles("steady_latency"), unanswered()))
 end

@@ -19,9 +19,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from .servers import HIGH, LOW, ROOT
+from .servers import CALM, HIGH, LOW, OVERLOAD, OVERLOAD_CONFIG, ROOT
 
 RECORD = ROOT / "docs" / "cifras" / "bench.json"
+OVERLOAD_RECORD = ROOT / "docs" / "cifras" / "sobrecarga.json"  # las filas de `lightsail`, aparte
 METRICS = {"rps": "rps", "p50_ms": "p50_ms", "p99_ms": "p99_ms", "ok_p99_ms": "ok_p99_ms",
            "steady_ok_p99_ms": "steady_ok_p99_ms"}
 OPTIONS = ("BENCH_SECONDS", "BENCH_THREADS", "BENCH_CONFIGS")
@@ -59,6 +60,36 @@ def record_path():
         return Path(os.environ["BENCH_RECORD"])
     output = os.environ.get("BENCH_OUTPUT", "").strip()
     return Path(output) / "cifras-bench.json" if output else RECORD
+
+
+def overload_record_path():
+    """Como record_path, para las filas de sobrecarga: BENCH_OVERLOAD_RECORD, la carpeta de BENCH_OUTPUT o
+    docs/cifras/sobrecarga.json."""
+    if os.environ.get("BENCH_OVERLOAD_RECORD", "").strip():
+        return Path(os.environ["BENCH_OVERLOAD_RECORD"])
+    output = os.environ.get("BENCH_OUTPUT", "").strip()
+    return Path(output) / "cifras-sobrecarga.json" if output else OVERLOAD_RECORD
+
+
+def shed_share(result):
+    """La parte de las respuestas que fueron 503 (0-1)."""
+    return result.get("statuses", {}).get("503", 0) / result["requests"] if result.get("requests") else None
+
+
+def overload_figures(results):
+    """Las cifras de las filas de sobrecarga: por conexiones, p99 de las 2xx, 2xx/s, % de 503, sin
+    respuesta y 2xx/s ÷ las de CALM conexiones."""
+    rows = {r["scenario"]: r for r in results if r["config"] == OVERLOAD_CONFIG and r["scenario"] in OVERLOAD}
+    calm = rows.get(f"miss-{CALM}", {}).get("ok_rps")
+    figures = {}
+    for scenario, r in rows.items():
+        prefix = f"{OVERLOAD_CONFIG}.{scenario}"
+        values = {"ok_p99_ms": r.get("ok_p99_ms"), "steady_ok_p99_ms": r.get("steady_ok_p99_ms"),
+                  "ok_rps": r["ok_rps"], "rechazadas_503_pct": shed_share(r) and 100 * shed_share(r),
+                  "sin_respuesta": r["socket_errors"] + r.get("unanswered", 0),
+                  f"goodput_sobre_{CALM}": r["ok_rps"] / calm if calm else None}
+        figures.update({f"{prefix}.{name}": value for name, value in values.items() if value is not None})
+    return figures
 
 
 def cpu_us(result):
@@ -103,6 +134,18 @@ def write_record(path, cores, results, floor, extra=None):
     """Escribe el registro; `extra`: otras cifras de la ejecución (carga media, duración…)."""
     record = {"date": time.strftime("%Y-%m-%dT%H:%M"), "machine": machine(cores), "command": command(),
               "figures": {**figures_of(results, floor), **(extra or {})}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def write_overload_record(path, cores, results, settings, extra):
+    """El registro de las filas de sobrecarga (docs/cifras/sobrecarga.json): fecha, máquina con la carga
+    media, la orden, el entorno del servidor y las cifras."""
+    record = {"date": time.strftime("%Y-%m-%dT%H:%M"),
+              "machine": {**machine(cores), "load_average": [round(value, 2) for value in os.getloadavg()]},
+              "command": command(), "server": settings, "figures": {**overload_figures(results), **extra}}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -14,12 +14,15 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from workshop.spanish import duration, number  # noqa: E402
 
+from .overload import overload_part  # noqa: E402
+from .record import chart_title, read_record, results_of  # noqa: E402
 from .servers import CONFIGS, FLOOD, HIGH, LOW  # noqa: E402
 
 MAIN, SKLEARN, REFERENCE, KEYED = "gevent", "gevent-sklearn", "fastapi", "gevent-clave"
 SHEDDING = (MAIN, "gevent-descarte-50", "gevent-sin-descarte")  # las filas de FLOOD conexiones
 KINDS = {"health": "salud (GET)", "miss": "/v1/predict, fallo de caché", "hit": "/v1/predict, acierto de caché",
          "batch": "/v1/predict, lote de 100"}
+ENGINE_LABELS = {"onnx": "ONNX Runtime", "sklearn": "scikit-learn"}
 ENGINES = {"onnx": "ONNX Runtime (grafo ONNX)", "sklearn": "scikit-learn (predict_proba del pipeline)"}
 # Objetivos de la configuración tal cual, en una misma ejecución: se miden e informan, no son pruebas.
 MISS_OVER_HIT, MISS_OVER_HEALTH, P99_LOW_MS, OVER_REFERENCE = 0.9, 0.75, 2.0, 3.0
@@ -38,7 +41,7 @@ def seconds(value, limit):
 
 def scenario_label(key):
     kind, connections = key.rsplit("-", 1)
-    return f"{KINDS[kind]}, {connections} conexiones"
+    return f"{KINDS[kind]}, {number(int(connections), 0)} conexiones"
 
 
 def not_ok(result):
@@ -68,7 +71,7 @@ def console_line(name, summary, batch=False):
           if summary.get("ok_p99_ms") is not None else "")
     return (f"  {name:<22} {number(summary['rps'], 0):>7} pet/s{items}  p50 {latency(summary['p50_ms'])}  "
             f"p99 {latency(summary['p99_ms'])}{ok}  no 2xx {not_ok(summary)}  sin respuesta "
-            f"{number(summary.get('socket_errors', 0), 0)}")
+            f"{number(summary.get('socket_errors', 0) + summary.get('unanswered', 0), 0)}")
 
 
 # ------------------------------------------------------------------ Tablas
@@ -138,7 +141,8 @@ def results_rows(results):
         items = number(r["items_per_s"], 0) if not r["scenario"].startswith("health") else "—"
         share = "/".join(number(value, 0) for value in r.get("worker_cpu", [])) + " %" if r.get("worker_cpu") else "—"
         rows.append([r["config"], scenario_label(r["scenario"]), number(r["rps"], 0), items, latency(r["p50_ms"]),
-                     latency(r["p99_ms"]), latency(r["max_ms"]), not_ok(r), number(r.get("socket_errors", 0), 0),
+                     latency(r["p99_ms"]), latency(r["max_ms"]), not_ok(r),
+                     number(r.get("socket_errors", 0) + r.get("unanswered", 0), 0),
                      cache, share, number(cpu_per_request(r), 0)])
     return rows
 
@@ -197,7 +201,8 @@ def results_part(results, measured):
               "conexiones keep-alive, un 100/0 % sería un worker haciéndolo todo y el otro parado); «µs de CPU "
               "por petición»: la CPU que gastaron los workers en la medida ÷ las respuestas. «peticiones/s» cuenta "
               "todas las respuestas, también las no 2xx (la columna siguiente, por código); «sin respuesta»: "
-              "fallos de conexión y plazos de wrk (5 s).", "",
+              "fallos de conexión y plazos de wrk (5 s) y, donde se mide la latencia de las 2xx, las peticiones "
+              "enviadas hace más de 2 s que seguían sin respuesta al terminar (post.lua).", "",
               markdown_table(["configuración", "escenario", "peticiones/s", "predicciones/s", "p50", "p99", "máx.",
                               "no 2xx", "sin respuesta", "caché aciertos/fallos", "CPU por worker",
                               "µs de CPU por petición"], results_rows(results)), "",
@@ -297,17 +302,31 @@ def floor_part(floor):
 def write_markdown(path, environment, settings, results, slow, floor, slow_limit):
     measured = list(dict.fromkeys(r["config"] for r in results))
     parts = (header_part(environment, settings, measured) + results_part(results, measured)
-             + servers_part(results, slow, slow_limit) + key_part(results) + flood_part(results) + floor_part(floor))
+             + servers_part(results, slow, slow_limit) + key_part(results) + flood_part(results)
+             + overload_part(results, markdown_table) + floor_part(floor))
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ Gráfico
 
+def engines_panel(axis, floor, width):
+    names = list(floor["engines"])
+    for offset, (key, label) in ((-0.5, ("one", "1 fila")), (0.5, ("batch_row", "por fila, lote de 100"))):
+        axis.bar([i + offset * width for i in range(len(names))], [floor["engines"][n][key] for n in names], width,
+                 label=label)
+    axis.set_xticks(range(len(names)), [ENGINE_LABELS.get(n, n) for n in names], fontsize=9)
+    axis.set_yscale("log")
+    axis.set_title("Motor, dentro del proceso: µs por fila (escala log.)")
+
+
 def write_chart(path, results, floor, title):
+    """Peticiones/s y p99 del fallo de caché por configuración (la servida primero) y, si se midieron,
+    los µs por fila de cada motor. Sin la medida dentro del proceso, solo los dos primeros paneles."""
     t = index(results)
     configs = list(dict.fromkeys(r["config"] for r in results if r["scenario"] in (f"miss-{LOW}", f"miss-{HIGH}")))
     spanish = FuncFormatter(lambda value, _: number(value, 0 if value >= 1 or value == 0 else 2))
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.8))
+    figure, axes = plt.subplots(1, 3 if floor else 2, figsize=(17, 5.8) if floor else (12, 5.8))
+    left, middle = axes[0], axes[1]
     width = 0.38
     positions = range(len(configs))
     for offset, connections in ((-0.5, LOW), (0.5, HIGH)):
@@ -321,18 +340,15 @@ def write_chart(path, results, floor, title):
     middle.axhline(P99_LOW_MS, linestyle="--", color="gray",
                    label=f"objetivo a {LOW} conexiones ({latency(P99_LOW_MS)})")
     middle.set_yscale("log")
+    p99s = [get(t, c, f"miss-{n}", "p99_ms") for c in configs for n in (LOW, HIGH)]
+    middle.set_ylim(bottom=min([v for v in p99s if v] + [P99_LOW_MS]) / 2)  # que se vea la barra más baja
     for axis in (left, middle):
         axis.set_xticks(list(positions), configs, rotation=25, ha="right", fontsize=8)
     if floor:
-        names = list(floor["engines"])
-        for offset, (key, label) in ((-0.5, ("one", "1 fila")), (0.5, ("batch_row", "por fila, lote de 100"))):
-            right.bar([i + offset * width for i in range(len(names))],
-                      [floor["engines"][n][key] for n in names], width, label=label)
-        right.set_xticks(range(len(names)), ["ONNX Runtime", "scikit-learn"], fontsize=9)
-        right.set_yscale("log")
-    right.set_title("Motor, dentro del proceso: µs por fila (escala log.)")
-    for axis in (left, middle, right):
+        engines_panel(axes[2], floor, width)
+    for axis in axes:
         axis.yaxis.set_major_formatter(spanish)
+        axis.yaxis.set_minor_formatter(spanish if axis.get_yscale() == "log" else axis.yaxis.get_minor_formatter())
         axis.legend(fontsize=8)
         axis.grid(axis="y", alpha=0.3)
     figure.suptitle(title, fontsize=10)
@@ -353,3 +369,11 @@ def write_all(folder, environment, settings, results, slow, floor, slow_limit):
              "las cifras varían según la máquina")
     write_chart(folder / "bench.png", results, floor, title)
     return folder / "bench.md", folder / "bench.png"
+
+
+def chart_from_record(record_path, path):
+    """El gráfico desde un registro (docs/cifras/bench.json): la ejecución registrada, sin repetirla."""
+    record = read_record(record_path)
+    results, floor = results_of(record["figures"])
+    write_chart(path, results, floor, chart_title(record))
+    return path

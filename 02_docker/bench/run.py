@@ -5,6 +5,8 @@ Variables de entorno (todas opcionales):
     BENCH_THREADS   hilos de wrk, como mucho uno por conexión (2)
     BENCH_CONFIGS   configuraciones separadas por comas (todas); «ci» = gevent,fastapi
     BENCH_OUTPUT    carpeta de resultados (results/)
+    BENCH_RECORD    el registro de las cifras (docs/cifras/bench.json; con BENCH_OUTPUT, allí)
+    BENCH_OVERLOAD_RECORD  el de la fila `lightsail` (docs/cifras/sobrecarga.json; con BENCH_OUTPUT, allí)
 """
 
 import json
@@ -20,10 +22,22 @@ from workshop.modelfiles import ModelError, live_version_dir, read_card
 from workshop.spanish import number
 
 from .floor import measure_floor
-from .load import LoadError, LoadSettings, run_wrk, slow_clients, summarize, wrk_version
+from .load import LoadError, LoadSettings, raise_open_files, run_wrk, slow_clients, summarize, wrk_version
 from .patients import write_body_files
+from .record import overload_record_path, record_path, write_overload_record, write_record
 from .report import console_line, scenario_label, seconds, write_all
-from .servers import CI_CONFIGS, CONFIGS, HEALTH_PATH, HIGH, ROOT, SCENARIOS, running, worker_cpu
+from .servers import (
+    CI_CONFIGS,
+    CONFIGS,
+    HEALTH_PATH,
+    HIGH,
+    OVERLOAD_CONFIG,
+    ROOT,
+    SCENARIOS,
+    pinned_cpus,
+    running,
+    worker_cpu,
+)
 
 SLOW_CLIENTS, SLOW_LIMIT = 100, 5.0
 SETTLE = 0.5  # segundos de pausa antes de cada medida
@@ -87,9 +101,12 @@ def measure(config, key, url, master, settings, bodies, offsets):
     # abiertas, el reparto entre workers (gunicorn.conf.py) no ve quién está libre.
     time.sleep(SETTLE)
     before = worker_cpu(master)
-    # Por encima de HIGH conexiones puede haber 503: la latencia de las 2xx se mide aparte (post.lua).
+    # Por encima de HIGH conexiones (y en las filas de sobrecarga) puede haber 503: la latencia de las 2xx
+    # se mide aparte (post.lua). Con el servidor fijado a un núcleo, wrk en los otros.
+    cpus = pinned_cpus() if config.pinned else None
     raw = run_wrk(url + path, settings, connections, bodies.get(body), offset=offsets[config.name],
-                  api_key=config.env.get("API_KEY", ""), timing=connections > HIGH)
+                  api_key=config.env.get("API_KEY", ""), timing=connections > HIGH or config.pinned,
+                  cpus=cpus and cpus[1])
     after = worker_cpu(master)
     if body == "miss":  # la siguiente medida de fallo de caché empieza donde acabó esta: pacientes nunca vistos
         offsets[config.name] = raw["next_offset"]
@@ -131,8 +148,25 @@ def bench_all(configs, settings, bodies, folder, patient):
     return results, slow
 
 
+def write_records(cores, results, floor, configs, extra):
+    """Los registros de las cifras: el de siempre (bench.json) sin las filas de sobrecarga, y esas aparte
+    (sobrecarga.json): una ejecución de solo `lightsail` no pisa el registro del benchmark."""
+    written = []
+    others = [r for r in results if r["config"] != OVERLOAD_CONFIG]
+    if others:
+        written.append(write_record(record_path(), cores, others, floor, extra))
+    pinned = next((config for config in configs if config.name == OVERLOAD_CONFIG), None)
+    if pinned and len(others) < len(results):
+        cpus = pinned_cpus()
+        settings = {**pinned.env, "API_KEY": "(la del benchmark)",
+                    "núcleos": f"servidor {cpus[0]}, wrk {cpus[1]} (taskset)" if cpus else "sin fijar"}
+        written.append(write_overload_record(overload_record_path(), cores, results, settings, extra))
+    return written
+
+
 def main():
-    started = time.monotonic()
+    started, load_start = time.monotonic(), os.getloadavg()[0]
+    raise_open_files()  # como `ulimit -n`: 1.024 conexiones de wrk y las del servidor
     settings = LoadSettings(seconds=positive_int("BENCH_SECONDS", 5), threads=positive_int("BENCH_THREADS", 2))
     configs = selected_configs()
     try:
@@ -159,4 +193,8 @@ def main():
     env["duración del benchmark"] = f"{number(time.monotonic() - started, 0)} s"
     output = os.environ.get("BENCH_OUTPUT") or ROOT / "results"
     table, chart = write_all(output, env, settings, results, slow, floor, SLOW_LIMIT)
-    print(f"Tabla: {table}\nGráfico: {chart}\nDuración: {env['duración del benchmark']}")
+    loads = {"carga.inicio": load_start, "carga.fin": os.getloadavg()[0]}
+    record = write_records(env["núcleos"], results, floor, configs, {
+        **loads, "duracion_s": time.monotonic() - started, "segundos_por_medida": settings.seconds})
+    print(f"Tabla: {table}\nGráfico: {chart}\nRegistro de las cifras: {', '.join(map(str, record))}\n"
+          f"Duración: {env['duración del benchmark']}")

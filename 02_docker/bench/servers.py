@@ -5,7 +5,9 @@ la variable de entorno que distingue cada fila. La referencia es FastAPI + uvico
 Funciona en Linux y en macOS: nada de /proc; los procesos se vigilan con psutil.
 """
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -28,8 +30,9 @@ TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_L
           "BODY_TIMEOUT", "MAX_BODY_BYTES", "WEB_DIR", "PROMETHEUS_MULTIPROC_DIR", "DIABETES_API_METRICS_OWNED")
 
 # Escenarios: (clave, ruta, archivo de cuerpos, conexiones, predicciones por petición).
-# FLOOD: 16 veces las conexiones de HIGH, para ver qué hace el descarte de carga (limits.py).
-LOW, HIGH, FLOOD = 2, 16, 256
+# FLOOD: 16 veces las conexiones de HIGH, para ver qué hace el descarte de carga (serving/shedding.py);
+# CALM y HUGE, solo para la fila `lightsail`: su ritmo sin sobrecarga y 4 veces FLOOD.
+LOW, CALM, HIGH, FLOOD, HUGE = 2, 4, 16, 256, 1024
 BATCH_SIZE = 100
 # En este orden: los aciertos de caché van antes que los fallos de caché, que vacían la LRU.
 SCENARIOS = {
@@ -38,16 +41,39 @@ SCENARIOS = {
     f"hit-{LOW}": ("/v1/predict", "hit", LOW, 1),
     f"hit-{HIGH}": ("/v1/predict", "hit", HIGH, 1),
     f"miss-{LOW}": ("/v1/predict", "miss", LOW, 1),
+    f"miss-{CALM}": ("/v1/predict", "miss", CALM, 1),
     f"miss-{HIGH}": ("/v1/predict", "miss", HIGH, 1),
     f"batch-{HIGH}": ("/v1/predict", "batch", HIGH, BATCH_SIZE),
     f"miss-{FLOOD}": ("/v1/predict", "miss", FLOOD, 1),
+    f"miss-{HUGE}": ("/v1/predict", "miss", HUGE, 1),
 }
-EVERY = tuple(SCENARIOS)
+OVERLOAD = (f"miss-{CALM}", f"miss-{FLOOD}", f"miss-{HUGE}")  # las filas de OVERLOAD_CONFIG
+OVERLOAD_CONFIG = "lightsail"
+EVERY = tuple(key for key in SCENARIOS if key not in (f"miss-{CALM}", f"miss-{HUGE}"))
 BASIC = (f"health-{HIGH}", f"miss-{LOW}", f"miss-{HIGH}")
 # La clave con la que arranca la fila `gevent-clave`; wrk la manda en `Authorization: Bearer …`.
 BENCH_API_KEY = "clave-del-benchmark"
 # Un límite de peticiones que nunca salta: se mide lo que cuesta comprobarlo, no el 429.
 NEVER_LIMIT = "100000000/minute"
+DEPLOYMENT = ROOT / "03_lightsail" / "deployment.json"
+
+
+def lightsail_env():
+    """El entorno del contenedor de 03_lightsail/deployment.json (el que se despliega), con la clave del
+    benchmark y un límite que nunca salta: wrk manda todo desde una dirección, y lo que se mide es el
+    descarte por tiempo de espera, no el 429. PORT no: lo pone el benchmark."""
+    container = next(iter(json.loads(DEPLOYMENT.read_text(encoding="utf-8"))["containers"].values()))
+    env = {name: value for name, value in container.get("environment", {}).items() if name != "PORT"}
+    return {**env, "API_KEY": BENCH_API_KEY, "RATE_LIMIT": NEVER_LIMIT}
+
+
+def pinned_cpus():
+    """(núcleos del servidor, núcleos de wrk) con taskset, o None: en Linux con taskset y 2 núcleos o más, el
+    servidor en el último y wrk en los demás (no se quitan la CPU el uno al otro)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(cpus) < 2 or not shutil.which("taskset"):
+        return None
+    return str(cpus[-1]), ",".join(str(cpu) for cpu in cpus[:-1])
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,7 @@ class ServerConfig:
     workers: int = 2
     conf: str = str(GUNICORN_CONF)  # el archivo de configuración de gunicorn (o python:módulo)
     default: bool = True  # False: solo si se pide por nombre en BENCH_CONFIGS (las propuestas)
+    pinned: bool = False  # servidor y wrk en núcleos distintos (taskset), si se puede
 
 
 CONFIGS = [
@@ -83,8 +110,8 @@ CONFIGS = [
     ServerConfig("gevent-sin-reparto", "igual que gevent, sin repartir las conexiones nuevas entre workers "
                  "(GUNICORN_FAIR_ACCEPT=0)", (f"health-{LOW}", f"hit-{LOW}", f"miss-{LOW}"),
                  {"GUNICORN_FAIR_ACCEPT": "0"}, default=False),
-    # Sin ceder el turno, una conexión keep-alive acapara su worker y el monitor del retraso del bucle
-    # (limits.py) no mide carga sino ese acaparamiento: descartaría peticiones (503). Se apaga (README).
+    # Sin ceder el turno, una conexión keep-alive acapara su worker y el descarte por espera
+    # (serving/shedding.py) no mediría carga sino ese acaparamiento. Se apaga (README).
     ServerConfig("gevent-sin-turnos", "igual que gevent, sin ceder el turno tras cada respuesta (GUNICORN_YIELD=0) "
                  "y sin descarte por retraso del bucle (MAX_LAG_MS=0)",
                  (f"health-{LOW}", *BASIC), {"GUNICORN_YIELD": "0", "MAX_LAG_MS": "0"}),
@@ -95,6 +122,9 @@ CONFIGS = [
                  "MAX_IN_FLIGHT=1000000)", (f"miss-{FLOOD}",), {"MAX_LAG_MS": "0", "MAX_IN_FLIGHT": "1000000"}),
     ServerConfig("gevent-descarte-50", "igual que gevent, con un descarte más estricto (MAX_LAG_MS=50)",
                  (f"miss-{FLOOD}",), {"MAX_LAG_MS": "50"}),
+    ServerConfig(OVERLOAD_CONFIG, "el entorno de 03_lightsail/deployment.json (clave, PROXY_HOPS=1, MAX_LAG_MS…) "
+                 "con un límite que nunca salta; el servidor y wrk en núcleos distintos (taskset)", OVERLOAD,
+                 lightsail_env(), pinned=True),
 ]
 # La variante corta de CI (la prueba de tests/test_02_bench.py): la configuración tal cual y la referencia.
 CI_CONFIGS = ("gevent", "fastapi")
@@ -103,7 +133,8 @@ CI_CONFIGS = ("gevent", "fastapi")
 def command(config, port):
     if config.reference:
         return [sys.executable, "-m", "bench.reference", "--port", str(port), "--workers", str(config.workers)]
-    return gunicorn_command(port, conf=config.conf)
+    cpus = pinned_cpus() if config.pinned else None
+    return (["taskset", "-c", cpus[0]] if cpus else []) + gunicorn_command(port, conf=config.conf)
 
 
 def server_env(config, folder):

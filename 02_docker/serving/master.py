@@ -8,13 +8,27 @@ versión publicada y, si está bien, se guarda en este módulo. Los workers nace
 El maestro nunca carga onnxruntime: con él cargado, los workers creados por fork se quedan colgados
 al terminar y `docker stop` espera hasta el SIGKILL. Por eso la predicción de prueba se hace en un
 proceso hijo desechable (`in_child`).
+
+Toda la comprobación (leer el puntero, la ficha y el artefacto, y la predicción de prueba) va en otro
+hijo con un tiempo máximo (`within`): al recargar, MODEL_CHECK_TIMEOUT segundos (10 por defecto); al
+arrancar, al menos 60. Mientras comprueba, el maestro no atiende a sus workers: una lectura que no
+acaba (un disco o una carpeta de red colgados, un FIFO) lo dejaría sin sustituir a un worker que
+muera. Pasado el plazo, el hijo se mata, el maestro sigue con la versión que ya guardaba y el log lo
+dice en español.
 """
 
 import os
+import pickle
+import select
+import signal
+import time
 
 from diabetes_api.settings import load_settings
-from workshop.modelfiles import live_version_dir, verify_version
+from workshop.modelfiles import ModelError, live_version_dir, verify_version
+from workshop.settings import StartupError, env_number
 
+CHECK_TIMEOUT = ("MODEL_CHECK_TIMEOUT", 10)  # variable de entorno y segundos por defecto
+STARTUP_TIMEOUT = 60  # al arrancar aún no hay workers que atender: más margen (una máquina ocupada)
 _held = None
 
 
@@ -36,12 +50,102 @@ def in_child(function, *args):
     return answer or None
 
 
+def verify_live(model_dir, runtime):
+    return verify_version(live_version_dir(model_dir), runtime, run=in_child)
+
+
 def verify_and_hold():
-    """Comprueba la versión publicada con el motor de los ajustes y la guarda. ModelError si no vale."""
+    """Comprueba la versión publicada con el motor de los ajustes y la guarda. ModelError si no vale o si
+    no se pudo comprobar a tiempo (entonces se conserva la que ya se guardaba)."""
     global _held
     settings = load_settings()
-    _held = verify_version(live_version_dir(settings["MODEL_DIR"]), settings["MODEL_RUNTIME"], run=in_child)
+    timeout = env_number(*CHECK_TIMEOUT, minimum=1, maximum=600)
+    if _held is None:
+        timeout = max(timeout, STARTUP_TIMEOUT)
+    _held = within(timeout, verify_live, settings["MODEL_DIR"], settings["MODEL_RUNTIME"])
     return _held
+
+
+def within(timeout, function, *args):
+    """`function(*args)` en un proceso hijo (fork) con `timeout` segundos como máximo; devuelve su resultado.
+
+    Un StartupError del hijo (p. ej. ModelError) se lanza aquí con el mismo mensaje; si el hijo no
+    responde a tiempo, se mata (con lo que haya creado) y se lanza ModelError.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # el hijo: su propio grupo de procesos (para matarlo con sus hijos), calcula y responde
+        _answer_from_child(read_end, write_end, function, args)
+    _set_group(pid)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        data = _read_until(pipe, time.monotonic() + timeout)
+    if data is None:
+        _abandon(pid)
+        raise ModelError(f"La versión publicada no se pudo leer ni comprobar en {timeout} s (¿un disco o una "
+                         f"carpeta de red que no responden?): no se sirve. Revísala y vuelve a recargar "
+                         f"(`make reload`); el plazo se cambia con {CHECK_TIMEOUT[0]}.")
+    os.waitpid(pid, 0)  # ya cerró su extremo: está saliendo
+    if not data:
+        raise ModelError("La comprobación de la versión publicada terminó sin respuesta: no se sirve.")
+    outcome, value = pickle.loads(data)  # de nuestro propio hijo: de confianza
+    if outcome == "error":
+        raise ModelError(value)
+    return value
+
+
+def _answer_from_child(read_end, write_end, function, args):
+    status = 0
+    try:
+        os.setpgid(0, 0)
+        os.close(read_end)
+        try:
+            outcome = ("ok", function(*args))
+        except StartupError as error:
+            outcome = ("error", str(error))
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(pickle.dumps(outcome))
+    except BaseException:  # noqa: BLE001 (en el hijo nada puede escapar: saldría por el código del maestro)
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _set_group(pid):
+    try:
+        os.setpgid(pid, pid)  # también desde aquí: así vale aunque el hijo aún no lo haya hecho
+    except OSError:
+        pass  # ya lo hizo (o ya terminó)
+
+
+def _read_until(pipe, deadline):
+    """Todo lo que escriba el hijo hasta que cierre, o None si se acaba el plazo antes."""
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            return None
+        chunk = pipe.read(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _abandon(pid):
+    """Mata al hijo y a sus hijos; lo recoge si muere enseguida (si no, lo recogerá gunicorn)."""
+    for kill, target in ((os.killpg, pid), (os.kill, pid)):
+        try:
+            kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.01)
 
 
 def held():

@@ -37,6 +37,9 @@ DEFAULTS = {
     "rate_limit": ("LIGHTSAIL_RATE_LIMIT", "1200/minute"),
 }
 IMAGE = "${IMAGE}"  # en deployment.json, la imagen registrada (se conoce al desplegar)
+# En una URL pública, sin X-Cache: un HIT le dice a un cliente que OTRO ya envió esos datos. Quien lo
+# quiera, lo pide en deployment.json ("EXPOSE_CACHE_HEADER": "1"); si falta la línea, se pone esta.
+PUBLIC_DEFAULTS = {"EXPOSE_CACHE_HEADER": "0"}
 API_KEY = "${API_KEY}"  # en deployment.json, la clave (o ninguna con --public): se pone al desplegar
 RATE_LIMIT = re.compile(r"[1-9]\d*/(second|minute|hour|day)")
 # Rangos de la comprobación de salud documentados en la guía de Lightsail (no están en el modelo).
@@ -131,11 +134,14 @@ class Deployment(NamedTuple):
 
     def with_image(self, image, *, api_key):
         """Los contenedores con ${IMAGE} sustituido por la imagen registrada y ${API_KEY} por la clave (o
-        varias separadas por comas); con api_key=None (--public), sin la variable API_KEY."""
+        varias separadas por comas); con api_key=None (--public), sin la variable API_KEY. Cada uno, con
+        PUBLIC_DEFAULTS si deployment.json no dice otra cosa."""
         containers = copy.deepcopy(self.containers)
         for container in containers.values():
             container["image"] = container["image"].replace(IMAGE, image)
-            environment = container.get("environment", {})
+            environment = container.setdefault("environment", {})
+            for name, value in PUBLIC_DEFAULTS.items():
+                environment.setdefault(name, value)
             for name in [name for name, value in environment.items() if value == API_KEY]:
                 if api_key is None:
                     del environment[name]
