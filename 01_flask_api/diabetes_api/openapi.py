@@ -23,7 +23,8 @@ ERRORS = {
     "429": "Demasiadas peticiones (too_many_requests, RATE_LIMIT) o demasiados bytes de la app (WEB_BUDGET_MB); "
            "Retry-After dice cuándo volver.",
     "500": "Error interno inesperado (internal_error), sin traza; el log guarda el X-Request-ID.",
-    "503": "La API está ocupada (overloaded): responde al momento en vez de encolar; Retry-After.",
+    "503": "La API está ocupada (overloaded): pasado MAX_IN_FLIGHT, al momento; pasado MAX_LAG_MS de espera, "
+           "en 1 s en lugar de una cola de segundos; siempre con Retry-After.",
 }
 HEADERS = {
     "X-Request-ID": "Identificador de la petición (se reutiliza el que envía el cliente).",
