@@ -1,6 +1,6 @@
 """Versiones del modelo: carpetas inmutables, el puntero publicado y las órdenes del mantenedor.
 
-Disposición de MODEL_DIR (la leen las demás etapas con `workshop.modelfiles`):
+Disposición de MODEL_DIR (la leen las demás etapas con `diabetes_model.store`):
 
     live.json              {"version": "v-…", "previous": "v-…" | null, "published_at": "…"}
     versions/<versión>/    model.json (ficha), model.onnx, model.joblib, metrics.json
@@ -30,22 +30,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from diabetes_model.model_card import read_json, write_json
-from diabetes_model.settings import KEEP_VERSIONS, model_dir
+from diabetes_model.store import (
+    KEEP_VERSIONS,
+    POINTER,
+    VERSION_PATTERN,
+    VERSIONS,
+    ModelError,
+    default_model_dir,
+    read_pointer,
+    verify_version,
+)
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.modelfiles import POINTER, VERSION_PATTERN, ModelError, verify_version
 from workshop.spanish import after_colon, date, number
 
-VERSIONS = "versions"
 STALE_TEMPORARY_SECONDS = 3600  # una carpeta temporal más vieja es de un entrenamiento interrumpido
 # La disposición anterior (sin versiones): model.json suelto en MODEL_DIR haría que la API lo tomara
 # por una carpeta de versión e ignorara live.json. Se borra al publicar.
 LEGACY_FILES = ("model.json", "model.joblib")
-
-
-class VersionError(RuntimeError):
-    """Un error para el usuario: el mensaje es una frase en español."""
-
-    exit_code = 1
 
 
 # ------------------------------------------------------------------ Carpetas y puntero
@@ -57,7 +58,7 @@ def versions_dir(root):
 def version_dir(root, version):
     if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
         shown = str(version).encode("unicode_escape").decode("ascii")[:80]  # un salto de línea, visible: «\\n»
-        raise VersionError(f"«{shown}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
+        raise ModelError(f"«{shown}» no es un nombre de versión válido (p. ej. v-1a2b3c4d5e6f).")
     return versions_dir(root) / version
 
 
@@ -106,20 +107,6 @@ def write_version(root, version, write_files):
     return target, True
 
 
-def read_pointer(root):
-    """El puntero publicado como diccionario, o None si aún no se ha publicado nada."""
-    path = Path(root) / POINTER
-    if not path.is_file():
-        return None
-    try:
-        pointer = read_json(path)
-        version_dir(root, pointer["version"])
-    except (OSError, ValueError, TypeError, KeyError, VersionError):
-        raise VersionError(f"El puntero {path} está dañado: publica una versión con "
-                           f"`{command(root, 'publish', 'VERSIÓN')}` o la de referencia con `make model`.") from None
-    return pointer
-
-
 def live_version(root):
     pointer = read_pointer(root)
     return pointer["version"] if pointer else None
@@ -156,19 +143,19 @@ def list_versions(root):
 
 def verify(folder):
     """Comprueba una versión como la servirá la API (ficha, sha256, motor, predicción de prueba) con
-    ONNX, lo que se sirve: el joblib (un pickle) no se carga. Lanza VersionError con el motivo."""
+    ONNX, lo que se sirve: el joblib (un pickle) no se carga. Lanza ModelError con el motivo."""
     try:
         verify_version(folder, runtime="onnx")
     except ModelError as error:
-        raise VersionError(f"La versión {Path(folder).name} no se puede servir: {after_colon(str(error))}") from None
+        raise ModelError(f"La versión {Path(folder).name} no se puede servir: {after_colon(str(error))}") from None
 
 
 def existing_version(root, version):
     folder = version_dir(root, version)
     if folder.is_symlink():  # una versión es una carpeta escrita por el entrenamiento, nunca un enlace
-        raise VersionError(f"{folder} es un enlace simbólico, no una versión: no se publica.")
+        raise ModelError(f"{folder} es un enlace simbólico, no una versión: no se publica.")
     if not folder.is_dir():
-        raise VersionError(f"No existe la versión {version} en {versions_dir(root)}: "
+        raise ModelError(f"No existe la versión {version} en {versions_dir(root)}: "
                            f"mira las que hay con `{command(root, 'list')}`.")
     return folder
 
@@ -184,11 +171,11 @@ def rollback(root, version=None):
     with locked(root):
         pointer = read_pointer(root)
         if pointer is None:
-            raise VersionError("No hay ninguna versión publicada a la que volver: "
+            raise ModelError("No hay ninguna versión publicada a la que volver: "
                                "publica la de referencia con `make model`.")
         target = version or pointer.get("previous")
         if not target:
-            raise VersionError(f"La versión publicada ({pointer['version']}) no tiene anterior: nombra una con "
+            raise ModelError(f"La versión publicada ({pointer['version']}) no tiene anterior: nombra una con "
                                f"`{command(root, 'rollback', 'VERSIÓN')}` (mira cuáles hay con "
                                f"`{command(root, 'list')}`).")
         return _switch(root, target, "Vuelta atrás: publicada")
@@ -211,7 +198,7 @@ def _switch(root, version, verb):
 def prune(root, keep=KEEP_VERSIONS):
     """Borra las versiones más antiguas y conserva `keep` más la viva y la anterior. Devuelve las borradas."""
     if keep < 1:
-        raise VersionError(f"--keep {keep} no es válido: hay que conservar al menos una versión.")
+        raise ModelError(f"--keep {keep} no es válido: hay que conservar al menos una versión.")
     with locked(root):
         pointer = read_pointer(root) or {}
         protected = {pointer.get("version"), pointer.get("previous")}
@@ -233,7 +220,7 @@ def prune(root, keep=KEEP_VERSIONS):
 
 def command(root, action, argument=""):
     """La orden que hay que escribir: con make para MODEL_DIR, con python -m para otra carpeta."""
-    if Path(root).resolve() == model_dir().resolve():
+    if Path(root).resolve() == default_model_dir().resolve():
         makes = {"publish": f"make publish VERSION={argument}", "rollback": "make rollback",
                  "list": "make versions"}
         if action == "rollback" and argument:
@@ -280,7 +267,7 @@ def main(argv=None):
     actions.add_parser("prune", help="borra versiones antiguas").add_argument(
         "--keep", type=int, default=KEEP_VERSIONS, metavar="N", help=f"cuántas conservar (por defecto {KEEP_VERSIONS})")
     args = parser.parse_args(argv)
-    root = Path(args.model_dir) if args.model_dir else model_dir()
+    root = Path(args.model_dir) if args.model_dir else default_model_dir()
     try:
         if args.action == "list":
             print(format_listing(root))
@@ -291,7 +278,7 @@ def main(argv=None):
         else:
             removed = prune(root, args.keep)
             print(f"Versiones borradas: {', '.join(removed)}." if removed else "No hay versiones que borrar.")
-    except VersionError as error:
+    except ModelError as error:
         print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return error.exit_code
     except OSError as error:

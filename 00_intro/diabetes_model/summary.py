@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from diabetes_model.store import CARD, ModelError, default_model_dir, live_version_dir
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.spanish import after_colon, date, number, scientific
 
@@ -45,22 +46,13 @@ def summarize(card):
 
 def card_path(target=None):
     """La ficha que se resume: la indicada, la de una carpeta de versión o la publicada de una carpeta del modelo."""
-    from diabetes_model import versions
-    from diabetes_model.settings import model_dir
-
-    path = Path(target) if target else model_dir()
-    if path.is_file() or (path / "model.json").is_file():
-        return path if path.is_file() else path / "model.json"
-    live = versions.live_version(path)
-    if live is None:
-        raise versions.VersionError(f"No hay ninguna versión publicada en {path}. Entrena y publica la de "
-                                    "referencia con: make model")
-    return versions.version_dir(path, live) / "model.json"
+    path = Path(target) if target else default_model_dir()
+    if path.is_file() or (path / CARD).is_file():
+        return path if path.is_file() else path / CARD
+    return live_version_dir(path) / CARD
 
 
 def main(argv=None):
-    from diabetes_model.versions import VersionError
-
     parser = SpanishArgumentParser(prog="python -m diabetes_model.summary",
                                    description="Resume en español la ficha del modelo publicado (make demo-0).")
     parser.add_argument("target", nargs="?", metavar="FICHA_O_CARPETA",
@@ -70,7 +62,7 @@ def main(argv=None):
         path = card_path(args.target)
         card = json.loads(path.read_text(encoding="utf-8"))
         print(summarize(card))
-    except VersionError as error:
+    except ModelError as error:
         print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return 2
     except (OSError, ValueError, KeyError, TypeError) as error:

@@ -37,10 +37,11 @@ def model_version(*, data_sha256, code_sha256, seed, opset):
 
 
 def build_card(*, version, estimator_name, estimator, seed, data_path, data_rows, data_sha256, code_sha256,
-               cv_results, test_metrics, folder, opset, parity):
+               cv_results, test_metrics, folder, opset, parity, threshold, cv_folds):
     """Reúne en un diccionario todo lo que las demás etapas necesitan saber del modelo.
 
-    `folder` es la carpeta donde ya están `model.joblib` y `model.onnx` (se calcula su sha256).
+    `folder` es la carpeta donde ya están `model.joblib` y `model.onnx` (se calcula su sha256);
+    `threshold` y `cv_folds` son las constantes del entrenamiento (`train.THRESHOLD`, `train.CV_FOLDS`).
     """
     libraries = library_versions()
     params = {key: value for key, value in estimator.get_params().items() if _is_plain(value)}
@@ -73,13 +74,13 @@ def build_card(*, version, estimator_name, estimator, seed, data_path, data_rows
         "estimator": {"name": estimator_name, "class": type(estimator).__name__,
                       "params": params, "seed": seed},
         "metrics": {
-            "cv_folds": 5,
+            "cv_folds": cv_folds,
             "cv_roc_auc_mean": best["mean"],
             "cv_roc_auc_std": best["std"],
             "cv_results": cv_results,
             "test": test_metrics,
         },
-        "threshold": 0.5,
+        "threshold": threshold,
         "classes": CLASSES,
         "features": FEATURES,
     }

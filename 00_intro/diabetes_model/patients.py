@@ -1,4 +1,5 @@
-"""Pacientes hechas con la ficha del modelo (su lista de variables, con tipos y rangos).
+"""Pacientes de ejemplo hechas con la ficha del modelo (su lista de variables, con tipos y rangos): la
+predicción de prueba de `store`, los curl de las demos, el benchmark, los esquemas y las pruebas.
 
 Nadie escribe a mano las variables: la ficha que escribe el entrenamiento es la única fuente.
 """

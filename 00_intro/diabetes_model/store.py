@@ -1,17 +1,18 @@
-"""Las versiones del modelo en disco, tal como las escribe el entrenamiento (etapa 00) y las leen
-la API (01), el maestro de gunicorn (02), Lightsail (03) y los esquemas (04):
+"""El almacén de versiones del modelo en disco: lo escribe el entrenamiento (etapa 00) y lo leen la API (01),
+el maestro de gunicorn (02), Lightsail (03) y los esquemas (04):
 
     MODEL_DIR/live.json                 puntero a la versión publicada: {"version": "v-…", "previous": …}
     MODEL_DIR/versions/<versión>/       inmutable: model.json (ficha), model.onnx, model.joblib, metrics.json
 
-`verify_version` comprueba una versión antes de servirla: su ficha, la huella sha256 del artefacto,
-que la versión del motor instalado es la del entrenamiento y una predicción de prueba. Devuelve los
-bytes exactos que comprobó: quien sirve no vuelve a leer el disco. Sin Flask ni pandas; el pickle
-de scikit-learn (joblib) solo se carga si se pide ese motor.
+`read_pointer` es la ÚNICA función que lee qué versión está publicada (y `live_version_dir`, su carpeta
+comprobada); cualquier problema es un `ModelError` con una frase en español. `verify_version` comprueba
+una versión antes de servirla: su ficha, la huella sha256 del artefacto, que la versión del motor
+instalado es la del entrenamiento y una predicción de prueba. Devuelve los bytes exactos que comprobó:
+quien sirve no vuelve a leer el disco. Sin Flask, pandas ni scikit-learn (ver `engines`).
+Publicar, volver atrás y podar están en `versions` (la línea de órdenes del mantenedor).
 """
 
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -20,16 +21,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .patients import example_row
-from .settings import StartupError, shared_path
+from workshop.settings import StartupError, shared_path
 
+from .engines import ENGINES
+from .patients import example_row
+
+# La disposición de MODEL_DIR, definida solo aquí.
 POINTER = "live.json"
+VERSIONS = "versions"
 CARD = "model.json"
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # con fullmatch: entera
+KEEP_VERSIONS = 5  # versiones que se conservan en MODEL_DIR/versions (más la viva y la anterior)
 REQUIRED_CARD_KEYS = ("version", "threshold", "classes", "features", "artifacts")
 # Motor → (clave del artefacto en la ficha, clave de la versión del motor, paquete instalado).
 RUNTIMES = {"onnx": ("onnx", "onnxruntime", "onnxruntime"),
             "sklearn": ("joblib", "scikit_learn", "scikit-learn")}
+
+
+def default_model_dir():
+    """La carpeta del modelo servido (MODEL_DIR de `workshop.env` o del entorno): live.json y versions/."""
+    return shared_path("MODEL_DIR")
 
 
 class ModelError(StartupError):
@@ -52,22 +63,33 @@ class VerifiedModel:
 
 # ------------------------------------------------------------------ Versiones en disco
 
-def live_version_dir(model_dir=None):
-    """La carpeta de la versión publicada: la que nombra el puntero live.json de MODEL_DIR."""
-    model_dir = Path(model_dir) if model_dir else shared_path("MODEL_DIR")
-    pointer = model_dir / POINTER
+def read_pointer(model_dir=None):
+    """El puntero live.json de `model_dir` (por defecto MODEL_DIR) como diccionario, o None si aún no se ha
+    publicado nada. Es la única lectura de «qué versión está publicada»; dañado → ModelError."""
+    pointer = Path(model_dir or default_model_dir()) / POINTER
     if not pointer.is_file():
-        raise ModelError(f"No hay ninguna versión del modelo publicada en {model_dir}. "
-                         "Entrena y publica la de referencia con `make model`.")
+        return None
     try:
-        name = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+        data = json.loads(pointer.read_text(encoding="utf-8"))
+        name = data["version"]
     except (OSError, ValueError, TypeError, KeyError):
         name = None
     if not isinstance(name, str) or not VERSION_PATTERN.fullmatch(name):
         raise ModelError(f"El puntero {pointer} está dañado. Vuelve a una versión buena con `make rollback` "
                          "o publica la de referencia con `make model`.")
-    folder = model_dir / "versions" / name
-    if folder.is_symlink() or not folder.resolve().is_relative_to((model_dir / "versions").resolve()):
+    return data
+
+
+def live_version_dir(model_dir=None):
+    """La carpeta de la versión publicada: la que nombra el puntero live.json de `model_dir` (MODEL_DIR)."""
+    model_dir = Path(model_dir) if model_dir else default_model_dir()
+    data = read_pointer(model_dir)
+    if data is None:
+        raise ModelError(f"No hay ninguna versión del modelo publicada en {model_dir}. "
+                         "Entrena y publica la de referencia con `make model`.")
+    name, pointer = data["version"], model_dir / POINTER
+    folder = model_dir / VERSIONS / name
+    if folder.is_symlink() or not folder.resolve().is_relative_to((model_dir / VERSIONS).resolve()):
         raise ModelError(f"{pointer} apunta a {folder}, que es un enlace o está fuera de {folder.parent}: "
                          "no se sirve. Vuelve a una versión buena con `make rollback`.")
     if not folder.is_dir():
@@ -171,42 +193,3 @@ def _installed(package):
         return version(package)
     except PackageNotFoundError:
         return None
-
-
-
-class OnnxEngine:
-    """El grafo ONNX (preprocesado incluido) en onnxruntime: una sesión por proceso, un hilo."""
-
-    def __init__(self, payload):
-        import onnxruntime
-
-        onnxruntime.set_default_logger_severity(3)  # solo errores: sin avisos de telemetría en el log
-        options = onnxruntime.SessionOptions()
-        # Un hilo: con varios workers, más hilos por sesión solo compiten por los mismos núcleos.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(payload, options, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
-
-    def positive(self, matrix):
-        """Probabilidad de la clase 1 de cada fila (el grafo calcula en float32)."""
-        return self.session.run(["probabilities"], {self.input: matrix.astype(np.float32)})[0][:, 1]
-
-
-class SklearnEngine:
-    """El pipeline de scikit-learn del archivo joblib (un pickle: solo tras comprobar su sha256)."""
-
-    def __init__(self, payload):
-        import joblib
-        import sklearn
-
-        self.pipeline = joblib.load(io.BytesIO(payload))
-        self.column = list(self.pipeline.classes_).index(1)
-        self.config = sklearn.config_context
-
-    def positive(self, matrix):
-        with self.config(assume_finite=True):  # los valores ya se validaron finitos
-            return self.pipeline.predict_proba(matrix)[:, self.column]
-
-
-ENGINES = {"onnx": OnnxEngine, "sklearn": SklearnEngine}

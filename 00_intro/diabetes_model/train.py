@@ -1,8 +1,7 @@
 """Entrena el modelo de riesgo de diabetes y escribe una versión inmutable: pipeline, grafo ONNX y ficha.
 
-Uso (las dos formas son equivalentes):
-    python 00_intro/train.py [--data CSV] [--output CARPETA] [--seed N] [--publish] [--keep N]
-    python -m diabetes_model.train …
+Uso (`make model` es `python -m diabetes_model.train --publish`):
+    python -m diabetes_model.train [--data CSV] [--output CARPETA] [--seed N] [--publish] [--keep N]
 
 Escribe CARPETA/versions/<versión>/ (por defecto CARPETA = MODEL_DIR de workshop.env) con:
     model.joblib   el pipeline completo de scikit-learn (lo que enseña la charla)
@@ -20,12 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-try:  # sin el entorno del taller, una frase en vez de un traceback
-    import workshop  # noqa: F401
-except ModuleNotFoundError:
-    sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
-             "si aún no existe, créalo con `make setup`.")
-
 import joblib
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -39,10 +32,12 @@ from sklearn.preprocessing import StandardScaler
 from diabetes_model import versions
 from diabetes_model.features import FEATURE_NAMES, FEATURES, MISSING_AS_ZERO, TARGET
 from diabetes_model.model_card import build_card, file_sha256, model_version, read_json, write_json
-from diabetes_model.settings import DATA_PATH, KEEP_VERSIONS, PACKAGE_DIR, REFERENCE_SEED, model_dir
+from diabetes_model.paths import DATA_PATH, PACKAGE_DIR
+from diabetes_model.store import KEEP_VERSIONS, ModelError, default_model_dir
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.spanish import after_colon, number, scientific
 
+REFERENCE_SEED = 42  # la receta de referencia: los datos del taller con esta semilla (`make model`)
 CV_FOLDS = 5
 THRESHOLD = 0.5
 # Opset del grafo ONNX: fijo (no «el último»), para que lo carguen también runtimes algo antiguos.
@@ -112,7 +107,7 @@ def build_pipeline(estimator):
 
 
 def compare_models(X, y, seed, log=print):
-    """Validación cruzada estratificada (5 particiones, ROC AUC) de cada candidato."""
+    """Validación cruzada estratificada (CV_FOLDS particiones, ROC AUC) de cada candidato."""
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed)
     results = {}
     for name, estimator in candidates(seed).items():
@@ -213,7 +208,7 @@ def train(data_path=DATA_PATH, output_dir=None, seed=REFERENCE_SEED, publish=Fal
     Devuelve la ficha. `output_dir` None es MODEL_DIR. La misma receta reutiliza la carpeta existente.
     """
     started = time.perf_counter()
-    data_path, output_dir = Path(data_path), Path(output_dir) if output_dir else model_dir()
+    data_path, output_dir = Path(data_path), Path(output_dir) if output_dir else default_model_dir()
     X, y = load_data(data_path)
     data_sha256 = file_sha256(data_path)
     version = model_version(data_sha256=data_sha256, code_sha256=code_sha256(), seed=seed, opset=ONNX_OPSET)
@@ -236,7 +231,7 @@ def train(data_path=DATA_PATH, output_dir=None, seed=REFERENCE_SEED, publish=Fal
     live = versions.live_version(output_dir)
     if not publish and live != version:
         serving = f"sigue publicada {live}" if live else "todavía no hay ninguna publicada"
-        reference = ("make model" if output_dir.resolve() == model_dir().resolve()
+        reference = ("make model" if output_dir.resolve() == default_model_dir().resolve()
                      else f"python -m diabetes_model.train --output {output_dir} --publish")
         log(f"Versión {version} guardada SIN publicar ({serving}).\n"
             f"  Para publicarla: {versions.command(output_dir, 'publish', version)}\n"
@@ -281,7 +276,8 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
         card = build_card(version=version, estimator_name=best, estimator=final.named_steps["modelo"], seed=seed,
                           data_path=data_path, data_rows=len(y), data_sha256=data_sha256,
                           code_sha256=code_sha256(), cv_results=cv_results, test_metrics=test_metrics,
-                          folder=folder, opset=opset, parity=parity)
+                          folder=folder, opset=opset, parity=parity,
+                          threshold=THRESHOLD, cv_folds=CV_FOLDS)
         write_json(card, folder / "model.json")
         write_json({"version": version, "created_at": card["created_at"],
                     "training_seconds": round(time.perf_counter() - started, 2),
@@ -316,7 +312,7 @@ def main(argv=None):
         return 2
     try:
         train(args.data, args.output, args.seed, publish=args.publish, keep=args.keep)
-    except versions.VersionError as error:
+    except ModelError as error:
         print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return error.exit_code
     except (TrainingError, ValueError) as error:
