@@ -31,15 +31,14 @@ except ModuleNotFoundError:
     sys.exit("Error: falta el proyecto del taller en este Python. Usa el del entorno (.venv/bin/python …); "
              "si aún no existe, créalo con `make setup`.")
 
-from serving.launch import command as gunicorn_command
+from serving.launch import STOP_TIMEOUT, start_api, stop_api, wait_api
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.processes import LOCALHOST, ProcessError, http_ok, port_in_use, start, stop, wait_until
+from workshop.processes import LOCALHOST, ProcessError, http_ok, port_in_use, stop
 from workshop.settings import SettingsError, shared, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT / "mobile_client" / "web"  # la app web que sirve la API en /app/
 START_TIMEOUT = 30  # segundos
-STOP_TIMEOUT = 15  # segundos antes de SIGKILL (más que el graceful_timeout de gunicorn.conf.py)
 
 
 class StopRequested(KeyboardInterrupt):
@@ -87,17 +86,13 @@ def running_pid(pidfile):
     return pid
 
 
-def start_api(port, log, pidfile):
-    """Lanza gunicorn (en su propia sesión: Ctrl+C lo recibe este script, que lo para con orden).
-
-    Con WEB_DIR (si no viene ya en el entorno) la API sirve la app web de esta carpeta en /app/.
+def launch(port, log, pidfile):
+    """Lanza gunicorn con el lanzador de la etapa 02 (en su propia sesión: Ctrl+C lo recibe este script,
+    que lo para con orden). Con WEB_DIR (si no viene ya en el entorno) la API sirve la app web en /app/.
     """
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    if log != "-":
-        Path(log).parent.mkdir(parents=True, exist_ok=True)
     env = {"WEB_DIR": os.environ.get("WEB_DIR") or str(WEB_DIR)}
-    command = [*gunicorn_command(port, host=listen_host()), "--pid", str(pidfile)]
-    return start(command, None if log == "-" else log, env, ROOT)
+    return start_api(port, None if log == "-" else log, env, host=listen_host(), args=("--pid", str(pidfile)))
 
 
 def show_app_url(url, port):
@@ -112,22 +107,17 @@ def listen_host():
     return os.environ.get("HOST", "").strip() or LOCALHOST
 
 
-def wait_until_healthy(url, health, process, log):
+def wait_until_healthy(url, process, log):
     """Espera a que la API responda; si gunicorn muere o no responde a tiempo, termina con su registro."""
     try:
-        wait_until(lambda: healthy(url, health), process, "La API (gunicorn)", START_TIMEOUT, interval=0.2)
+        wait_api(url, process, START_TIMEOUT, interval=0.2)
     except ProcessError as error:
         sys.exit(str(error) if log == "-" else f"{error}\nRegistro completo: {shown(log)}")
 
 
-def stop_api(process, pidfile):
-    """Para lo que arrancamos, por su PID, y borra su archivo de PID si quedó (tras un SIGKILL)."""
-    stop(process, STOP_TIMEOUT)
-    try:
-        if pidfile.read_text().strip() == str(process.pid):
-            pidfile.unlink()
-    except OSError:
-        pass  # gunicorn ya lo borró al parar con orden
+def shut_down(process, pidfile):
+    """Para lo que arrancamos, por su grupo de procesos, y borra su archivo de PID si quedó (tras un SIGKILL)."""
+    stop_api(process, STOP_TIMEOUT, pidfile)
     print(f"API parada (PID {process.pid}).", flush=True)
 
 
@@ -193,8 +183,8 @@ def main(argv=None):
                 sys.exit(f"Otro gunicorn (PID {pid}) usa ya el archivo de PID {shown(pidfile)}: páralo o indica "
                          "otro con la variable PIDFILE, p. ej. `make app PORT=9000 PIDFILE=results/api-9000.pid`.")
             print(f"Arrancando la API con gunicorn en {url} (registro: {shown(args.log)})…", flush=True)
-            process = start_api(port, args.log, pidfile)
-            wait_until_healthy(url, health, process, args.log)
+            process = launch(port, args.log, pidfile)
+            wait_until_healthy(url, process, args.log)
         code = run_command(args.command, url) if args.command else 0
         if args.app_url:
             show_app_url(url, port)
@@ -214,7 +204,7 @@ def main(argv=None):
     finally:
         stopping = True  # que ninguna señal corte la parada a medias
         if process is not None:
-            stop_api(process, pidfile)
+            shut_down(process, pidfile)
         if external and args.stop_with:
             subprocess.call(args.stop_with, shell=True, cwd=ROOT)
 

@@ -11,7 +11,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 from .paths import root
@@ -53,12 +52,14 @@ def http_ok(url, timeout=1.0):
         return False
 
 
-def start(command, log_path=None, env=None, cwd=None):
+def start(command, log_path=None, env=None, cwd=None, inherit=True):
     """Arranca `command` en su propia sesión (Ctrl+C no le llega: lo para quien lo arrancó), con la
-    salida en `log_path` (o heredada si es None). El proceso recuerda su log en `.log_path`."""
+    salida en `log_path` (o heredada si es None). El proceso recuerda su log en `.log_path`.
+
+    El entorno es el de este proceso más `env`; con inherit=False, solo `env`."""
     output = open(log_path, "ab") if log_path else None  # noqa: SIM115 (el hijo hereda el descriptor)
     try:
-        process = subprocess.Popen(command, cwd=cwd or root(), env={**os.environ, **(env or {})},
+        process = subprocess.Popen(command, cwd=cwd or root(), env={**(os.environ if inherit else {}), **(env or {})},
                                    stdout=output, stderr=subprocess.STDOUT if output else None,
                                    start_new_session=True)
     finally:
@@ -76,20 +77,31 @@ def log_tail(process, lines=15):
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_until(condition, process, what, timeout, interval=0.05):
-    """Espera a que `condition()` sea cierta; si el proceso termina antes o se agota el plazo, ProcessError."""
+def wait_until(condition, timeout, message=None, *, process=None, what="El proceso", interval=0.05):
+    """Repite `condition()` hasta que dé algo verdadero y lo devuelve.
+
+    Si se agota `timeout` (segundos), ProcessError con `message` (por defecto, «`what` no respondió en N s»).
+    Con `process`, si termina antes, ProcessError «`what` terminó al arrancar». Con el final de su registro.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
+    while True:
+        if process is not None and process.poll() is not None:
             raise ProcessError(f"{what} terminó al arrancar (código {process.returncode}).{_log(process)}")
-        if condition():
-            return
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise ProcessError(f"{message or f'{what} no respondió en {timeout:.0f} s.'}{_log(process)}")
         time.sleep(interval)
-    raise ProcessError(f"{what} no respondió en {timeout:.0f} s.{_log(process)}")
+
+
+def wait_healthy(url, process=None, what="El servidor", timeout=30.0, interval=0.1):
+    """Espera (acotada) a que un GET a `url` responda 200; ProcessError con su registro si no."""
+    wait_until(lambda: http_ok(url, timeout=2), timeout, process=process, what=what, interval=interval)
 
 
 def _log(process):
-    tail = log_tail(process)
+    tail = log_tail(process) if process is not None else ""
     return f" Su registro:\n{tail}" if tail else ""
 
 
@@ -125,14 +137,3 @@ def _signal(process, group, signum):
             process.send_signal(signum)
     except OSError:
         pass  # ya terminó
-
-
-@contextmanager
-def running(command, health_url, what, log_path=None, env=None, timeout=60.0):
-    """Arranca un servidor, espera a que `health_url` responda 200 y lo para al salir (pase lo que pase)."""
-    process = start(command, log_path, env)
-    try:
-        wait_until(lambda: http_ok(health_url), process, what, timeout)
-        yield process
-    finally:
-        stop(process)
