@@ -75,3 +75,50 @@ def browser(playwright, request):
     finally:
         chromium.close()
 
+
+
+# ------------------------------------------------------------------ Etapa 03: AWS simulado (tests/lightsail_support.py)
+# Las pruebas de deploy.py (tests/test_03_*.py) piden `lightsail_environment` en su `pytestmark`.
+
+
+@pytest.fixture()
+def lightsail_environment(monkeypatch, tmp_path):
+    """Credenciales falsas, sin ficheros de ~/.aws, sin metadatos de EC2 (nada de red) y sin LIGHTSAIL_*."""
+    from lightsail import keys
+    from lightsail_support import KEY
+
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
+                 "LIGHTSAIL_REGION", "LIGHTSAIL_SERVICE", "LIGHTSAIL_POWER", "LIGHTSAIL_SCALE", "IMAGE",
+                 "LIGHTSAIL_RATE_LIMIT", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    # La clave de cada prueba en su carpeta temporal (nunca 03_lightsail/.api-key), ya creada con KEY.
+    monkeypatch.setenv(keys.KEY_FILE_ENV, str(tmp_path / "api-key"))
+    keys.save({"current": KEY, "previous": None})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+@pytest.fixture()
+def aws():
+    """Un cliente real de boto3 para Lightsail con Stubber: cada respuesta en cola, con sus parámetros esperados."""
+    from lightsail_support import Aws
+
+    fake = Aws()
+    yield fake
+    fake.stub.deactivate()
+    assert fake.recorder.problems == []  # cada llamada enviada cumple también lo que Stubber no mira
+
+
+@pytest.fixture()
+def docker(monkeypatch):
+    """La CLI de Docker de deploy.py, simulada (anota las órdenes y responde como Docker)."""
+    from lightsail import releases
+    from lightsail_support import FakeDocker
+
+    fake = FakeDocker()
+    monkeypatch.setattr(releases, "run_docker", fake)
+    return fake

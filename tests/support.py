@@ -23,9 +23,10 @@ import pytest
 import requests
 from dotenv import dotenv_values
 
-from serving.launch import GUNICORN_CONF  # noqa: F401 (las pruebas lo importan de aquí)
-from serving.launch import command as gunicorn_base
-from workshop.processes import free_port, stop
+from serving.launch import GUNICORN_CONF, running_api  # noqa: F401 (GUNICORN_CONF: las pruebas lo importan de aquí)
+from serving.launch import command as gunicorn_command  # noqa: F401 (la orden de gunicorn del lanzador)
+from serving.launch import wait_api as wait_healthy  # noqa: F401 (espera a HEALTH_PATH; con el log si muere)
+from workshop.processes import free_port, stop, wait_until  # noqa: F401 (el único wait_until, el de workshop)
 from workshop.settings import root
 from workshop.spanish import number
 
@@ -62,21 +63,6 @@ def spanish(value, decimals=0):
 
 # ------------------------------------------------------------------ Procesos y servidores
 
-def wait_healthy(base_url, process=None, timeout=30.0):
-    """Espera (con límite) a que el servidor RESPONDA 200 en HEALTH_PATH; falla con el log si el proceso muere."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"El servidor terminó con código {process.returncode}:\n{read_log(process)}")
-        try:
-            if requests.get(base_url + HEALTH_PATH, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{base_url}{HEALTH_PATH} no respondió en {timeout} s")
-
-
 def read_log(process, tail=6000):
     """El final del log de un proceso que arrancamos (entero con tail=None)."""
     log = getattr(process, "log_path", None)
@@ -101,32 +87,15 @@ def run_to_exit(command, env=None, timeout=60.0):
         return None, out, err
 
 
-def gunicorn_command(port, *args):
-    """gunicorn con el `gunicorn.conf.py` real (serving.launch); --bind en 127.0.0.1 gana al 0.0.0.0 del archivo."""
-    return [*gunicorn_base(port), *args]
-
-
-@contextmanager
 def running_gunicorn(tmp_path, *, port=None, env=None, args=()):
-    """Arranca gunicorn con el `gunicorn.conf.py` real en 127.0.0.1, espera a que responda y lo para al salir.
+    """La API con el `gunicorn.conf.py` real en 127.0.0.1 (el lanzador `serving.launch.running_api`).
 
-    Devuelve (base_url, process). El log queda en tmp_path/gunicorn-<puerto>.log y el PID del
-    maestro en tmp_path/gunicorn-<puerto>.pid (cada servidor, el suyo: varios a la vez no chocan).
+    Devuelve (base_url, process) cuando responde y la para al salir. El log queda en tmp_path/gunicorn-<puerto>.log
+    y el PID del maestro en tmp_path/gunicorn-<puerto>.pid (cada servidor, el suyo: varios a la vez no chocan).
     """
     port = port or free_port()
-    log_path = Path(tmp_path) / f"gunicorn-{port}.log"
-    full_env = {**os.environ, "PORT": str(port), "PIDFILE": str(Path(tmp_path) / f"gunicorn-{port}.pid"),
-                **(env or {})}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(gunicorn_command(port, *args), cwd=ROOT, env=full_env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    process.log_path = log_path
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base_url, process)
-        yield base_url, process
-    finally:
-        stop(process)
+    return running_api(tmp_path, port, {"PORT": str(port), **(env or {})}, name=f"gunicorn-{port}", args=args,
+                       timeout=30.0)
 
 
 def worker_pids(master_pid):
@@ -153,17 +122,6 @@ def reload_workers(master, timeout=30.0):
     sent = time.monotonic()
     wait_workers_replaced(master.pid, old, count=len(old), timeout=timeout)
     return sent, time.monotonic()
-
-
-def wait_until(condition, timeout, message):
-    """Repite `condition()` hasta que dé algo verdadero (y lo devuelve) o se agote el tiempo."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(message)
 
 
 def wait_for_log(process, text, count=1, timeout=30.0):
@@ -392,6 +350,20 @@ def still_waiting(sock):
     return False  # llegó una respuesta o el servidor cerró la conexión
 
 
+def accept_queue(port):
+    """Conexiones ya establecidas con `port` que el servidor aún no ha aceptado (accept) en ningún socket.
+
+    En /proc/net/tcp{,6}, la columna rx_queue de un socket en escucha (estado 0A) es su cola de accept.
+    """
+    waiting = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                waiting += int(fields[4].split(":")[1], 16)
+    return waiting
+
+
 def probe_with_slow_clients(base_url, patient, count=100, client_timeout=10.0, rounds=3):
     """Con `count` clientes lentos abiertos contra `base_url`, pide HEALTH_PATH y /v1/predict `rounds` veces.
 
@@ -400,7 +372,8 @@ def probe_with_slow_clients(base_url, patient, count=100, client_timeout=10.0, r
     """
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     with slow_clients(host, int(port), count) as sockets:
-        time.sleep(0.5)  # que el servidor las acepte y se quede esperando el resto del cuerpo
+        wait_until(lambda: accept_queue(int(port)) == 0, 10,  # que el servidor las acepte todas
+                   f"el servidor de {base_url} no aceptó las {count} conexiones en 10 s")
         before = sum(still_waiting(sock) for sock in sockets)
         timings = []
         for _ in range(rounds):

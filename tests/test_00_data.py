@@ -1,4 +1,5 @@
-"""Pruebas de datos: el CSV es el de ../shared, byte a byte, y tiene lo que dice su nota."""
+"""Pruebas de datos: el CSV es el de la nota de procedencia (00_intro/data/README.md),
+byte a byte por su huella sha256, y tiene lo que dice esa nota."""
 
 import csv
 import hashlib

@@ -16,11 +16,10 @@ QUIET = lambda *_: None  # noqa: E731
 VERSION_FILES = {"model.json", "model.onnx", "model.joblib", "metrics.json"}
 
 
-def run_cli(*args, module=False, timeout=180):
-    """La CLI de entrenamiento como la escribe una persona: como archivo o como módulo del paquete."""
-    command = ["-m", "diabetes_model.train"] if module else ["00_intro/train.py"]
-    return subprocess.run([sys.executable, *command, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def run_cli(*args, timeout=180):
+    """La CLI de entrenamiento como la escribe una persona (y `make model`): python -m diabetes_model.train."""
+    return subprocess.run([sys.executable, "-m", "diabetes_model.train", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def entries(root):
@@ -86,6 +85,7 @@ def unconvertible(model):
     raise RuntimeError("Unsupported proposed value '0'. You may raise an issue at https://github.com/onnx/sklearn-onnx.")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fault", "message"), [
     (perturbed_coefficient, "no reproduce el modelo de scikit-learn"),
     (unconvertible, "skl2onnx no sabe convertir el pipeline a ONNX"),
@@ -102,6 +102,7 @@ def test_a_broken_onnx_export_stops_the_training_in_spanish(tmp_path, monkeypatc
     assert entries(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_cli_as_a_file_trains_publishes_and_says_so(tmp_path):
     result = run_cli("--output", str(tmp_path), "--publish")
     assert result.returncode == 0, result.stderr
@@ -112,17 +113,19 @@ def test_cli_as_a_file_trains_publishes_and_says_so(tmp_path):
     assert {path.name for path in (tmp_path / "versions" / pointer["version"]).iterdir()} == VERSION_FILES
 
 
+@pytest.mark.slow
 def test_retraining_the_same_recipe_reuses_its_folder_without_touching_it(two_trainings):
     (root, card), _ = two_trainings
     folder = root / "versions" / card["version"]
     before = snapshot(folder)
-    result = run_cli("--output", str(root), module=True)  # también como módulo: python -m diabetes_model.train
+    result = run_cli("--output", str(root))
     assert result.returncode == 0, result.stderr
     assert "se reutiliza" in result.stdout and card["version"] in result.stdout
     assert snapshot(folder) == before
     assert entries(root) == [card["version"]]
 
 
+@pytest.mark.slow
 def test_an_experiment_is_another_version_and_is_not_published(tmp_path):
     train.train(output_dir=tmp_path, publish=True, log=QUIET)
     pointer = (tmp_path / "live.json").read_bytes()
@@ -140,12 +143,14 @@ def test_an_experiment_is_another_version_and_is_not_published(tmp_path):
     assert card["parity"]["max_abs_diff"] <= card["parity"]["tolerance"] and card["parity"]["decision_flips"] == 0
 
 
+@pytest.mark.slow
 def test_training_prunes_old_versions_but_never_the_published_one(tmp_path):
     live = train.train(output_dir=tmp_path, publish=True, log=QUIET)["version"]
     newest = [train.train(output_dir=tmp_path, seed=seed, keep=1, log=QUIET)["version"] for seed in (1, 2)]
     assert entries(tmp_path) == sorted([live, newest[-1]]), "se conserva la más reciente y la publicada"
 
 
+@pytest.mark.slow
 def test_cli_with_a_missing_data_file_gives_a_spanish_error(tmp_path):
     result = run_cli("--data", str(tmp_path / "no.csv"), "--output", str(tmp_path), timeout=60)
     assert result.returncode == 2
@@ -153,6 +158,7 @@ def test_cli_with_a_missing_data_file_gives_a_spanish_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_with_wrong_columns_gives_a_spanish_error(tmp_path):
     bad = tmp_path / "malo.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")

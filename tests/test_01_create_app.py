@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from diabetes_api import create_app
+from diabetes_model.store import live_version_dir, verify_version
 from support import DAMAGES, HEALTH_PATH, add_version, damage, free_port, run_to_exit
-from workshop.modelfiles import live_version_dir, verify_version
 
 
 def test_a_verified_version_given_to_the_app_is_served_whatever_the_disk_says(fresh_model_dir, monkeypatch):
@@ -32,6 +32,7 @@ def one_error_line(code, out, err):
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(DAMAGES))
 def test_flask_run_refuses_a_broken_model_with_one_spanish_line(fresh_model_dir, kind):
     damage(fresh_model_dir, kind)
@@ -40,6 +41,7 @@ def test_flask_run_refuses_a_broken_model_with_one_spanish_line(fresh_model_dir,
     assert DAMAGES[kind] in line
 
 
+@pytest.mark.slow
 def test_make_demo_1_refuses_a_broken_model_with_one_spanish_line(fresh_model_dir):
     damage(fresh_model_dir, "sha256")
     demo = [sys.executable, "-m", "diabetes_api.demo", "--port", str(free_port())]

@@ -3,9 +3,11 @@
 import shlex
 import subprocess
 
+import pytest
+
 from diabetes_api.demo import curl_command
+from diabetes_model.patients import example_patient
 from support import ROOT, have, need, running_gunicorn
-from workshop.patients import example_patient
 
 
 def test_the_printed_patient_is_valid_for_the_api(client, card):
@@ -13,6 +15,7 @@ def test_the_printed_patient_is_valid_for_the_api(client, card):
     assert response.status_code == 200, response.get_json()
 
 
+@pytest.mark.server
 def test_printed_curl_works_verbatim(tmp_path, served_model_dir, card):
     need(have("curl"), "falta curl")
     env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir)}

@@ -7,7 +7,7 @@ import pytest
 
 from diabetes_api import create_app
 from diabetes_api.errors import ApiError
-from workshop.patients import example_patient
+from diabetes_model.patients import example_patient
 
 
 def error_of(response, status, code):

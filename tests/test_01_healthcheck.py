@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from support import HEALTH_PATH, ROOT, free_port, running_gunicorn
 
 
@@ -14,6 +16,7 @@ def healthcheck(port):
     return result.returncode, result.stderr.strip()
 
 
+@pytest.mark.server
 def test_healthy_server_is_0_and_a_stopped_one_is_1(tmp_path, served_model_dir):
     env = {"WEB_CONCURRENCY": "1", "MODEL_DIR": str(served_model_dir)}
     with running_gunicorn(tmp_path, env=env) as (base_url, _process):

@@ -6,8 +6,8 @@ import json
 from prometheus_client.parser import text_string_to_metric_families
 
 from diabetes_api import create_app
+from diabetes_model.patients import example_patient
 from support import HEALTH_PATH
-from workshop.patients import example_patient
 
 
 def test_health_reports_the_served_version_and_runtime(client, card):

@@ -1,4 +1,4 @@
-"""workshop.modelfiles y diabetes_api.model: la versión publicada se comprueba ANTES de servirla (cada
+"""diabetes_model.store y diabetes_api.model: la versión publicada se comprueba ANTES de servirla (cada
 problema, un mensaje en español), se sirven los bytes comprobados, la caché y ONNX frente a scikit-learn.
 Lo que hace el maestro de gunicorn con la versión comprobada está en test_02_master.py."""
 
@@ -12,9 +12,9 @@ import pytest
 
 from diabetes_api.model import Model, PredictionCache, load_model
 from diabetes_api.predict import FeatureValidator
+from diabetes_model.patients import example_patient
+from diabetes_model.store import ModelError, live_version_dir, verify_version
 from support import DAMAGES, damage, publish
-from workshop.modelfiles import ModelError, live_version_dir, verify_version
-from workshop.patients import example_patient
 
 # Si la ficha no registra la tolerancia de paridad (parity.tolerance), la de float32 frente a float64.
 DEFAULT_TOLERANCE = 1e-5

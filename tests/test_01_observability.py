@@ -3,8 +3,8 @@
 import logging
 import re
 
+from diabetes_model.patients import example_patient
 from support import HEALTH_PATH
-from workshop.patients import example_patient
 
 LINE = re.compile(r"request_id=(\S+) method=(\S+) path=(\S+) status=(\d+) latency_ms=([\d.]+) "
                   r"cache=(\S+) model_version=(\S+)")

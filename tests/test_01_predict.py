@@ -6,7 +6,7 @@ import pytest
 from diabetes_api import create_app
 from diabetes_api.model import load_model
 from diabetes_api.predict import check_value
-from workshop.patients import example_patient
+from diabetes_model.patients import example_patient
 
 
 def step(feature):

@@ -7,8 +7,8 @@ import pytest
 
 from diabetes_api import create_app
 from diabetes_api.settings import SettingsError
+from diabetes_model.patients import example_patient
 from support import HEALTH_PATH
-from workshop.patients import example_patient
 
 KEYS = ["clave-nueva-123", "clave-vieja-456"]
 PROTECTED = [("post", "/v1/predict"), ("get", "/v1/model/card"), ("get", "/v1/model.onnx"), ("get", "/metrics")]

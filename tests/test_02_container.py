@@ -2,7 +2,7 @@
 
 Sin motor, estas pruebas se saltan con el motivo; con CI=true, fallan (en CI no se salta nada).
 En CI no hay registro de contenedores: `.ci/run` crea una imagen base SUSTITUTA con la etiqueta
-de la línea FROM (Python 3.11 de Debian bookworm, ver shared/docs/docker-in-ci.md). Eso prueba
+de la línea FROM (Python 3.11 de Debian bookworm, ver `.ci/run`). Eso prueba
 que NUESTRO Dockerfile construye, que la imagen solo lleva lo de servir (sin scikit-learn, solo la
 versión publicada del modelo: ficha y ONNX), que arranca sin root, que el HEALTHCHECK llega a
 «healthy», que funciona con la raíz de solo lectura, que aguanta clientes lentos y que para limpio
@@ -18,6 +18,7 @@ import uuid
 import pytest
 import requests
 
+from diabetes_model.patients import example_patient
 from support import (
     HEALTH_PATH,
     ROOT,
@@ -29,7 +30,6 @@ from support import (
     spanish,
     wait_healthy,
 )
-from workshop.patients import example_patient
 
 pytestmark = pytest.mark.docker
 

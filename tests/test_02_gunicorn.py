@@ -10,6 +10,8 @@ import sys
 import pytest
 import requests
 
+from diabetes_model.patients import example_patient
+from serving.gunicorn_settings import tuning_names
 from support import (
     DAMAGES,
     GUNICORN_CONF,
@@ -24,11 +26,12 @@ from support import (
     running_gunicorn,
     wait_for_log,
 )
-from workshop.patients import example_patient
 
-GUNICORN_VARS = ("PORT", "PIDFILE", "WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "GUNICORN_WORKER_CONNECTIONS",
-                 "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS", "GUNICORN_ACCESSLOG", "GUNICORN_TIMEOUT",
-                 "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_KEEPALIVE", "MODEL_RUNTIME", "LOG_LEVEL")
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
+
+# Los ajustes de la tabla (serving/gunicorn_settings.py y los de la API), más PORT y PIDFILE de workshop.env.
+GUNICORN_VARS = (*tuning_names(), "PORT", "PIDFILE")
 
 
 def clean_environment(**env):

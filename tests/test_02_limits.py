@@ -14,8 +14,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from diabetes_model.patients import example_patient
 from support import HEALTH_PATH, free_port, need, running_gunicorn, stop, wait_until
-from workshop.patients import example_patient
 
 KEY = "clave-de-prueba"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -33,6 +33,7 @@ def status_line(sock):
     return sock.recv(4096).split(b"\r\n", 1)[0].decode()
 
 
+@pytest.mark.server
 def test_rate_limit_answers_429_with_retry_after_per_key_and_address(tmp_path, served_model_dir, card):
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "RATE_LIMIT": "3/minute",
            "API_KEY": f"{KEY},otra-clave"}
@@ -51,6 +52,7 @@ def test_rate_limit_answers_429_with_retry_after_per_key_and_address(tmp_path, s
         assert all(requests.get(url + HEALTH_PATH, timeout=5).status_code == 200 for _ in range(10))
 
 
+@pytest.mark.server
 def test_a_body_that_does_not_arrive_gets_408(tmp_path, served_model_dir):
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "BODY_TIMEOUT": "1"}
     with running_gunicorn(tmp_path, env=env) as (url, _):
@@ -70,6 +72,7 @@ def samples(text, name, **labels):
                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
+@pytest.mark.server
 def test_one_scrape_covers_every_worker(tmp_path, served_model_dir, card):
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "2", "API_KEY": KEY}
     with running_gunicorn(tmp_path, env=env) as (url, _):
@@ -83,6 +86,7 @@ def test_one_scrape_covers_every_worker(tmp_path, served_model_dir, card):
     assert samples(scrapes[0], "diabetes_api_cache_total") == 40
 
 
+@pytest.mark.server
 def test_a_real_prometheus_scrapes_the_api_with_the_key(tmp_path, served_model_dir, card):
     binary = shutil.which("prometheus")
     need(binary is not None, "falta prometheus (sudo apt-get install prometheus)")
@@ -118,6 +122,7 @@ def test_a_real_prometheus_scrapes_the_api_with_the_key(tmp_path, served_model_d
             log.close()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("route", ["/metrics", "/v1/model/card", "/v1/model.onnx"])
 def test_without_the_key_a_real_server_answers_401(tmp_path, served_model_dir, route):
     env = {"MODEL_DIR": str(served_model_dir), "WEB_CONCURRENCY": "1", "API_KEY": KEY}
@@ -126,6 +131,7 @@ def test_without_the_key_a_real_server_answers_401(tmp_path, served_model_dir, r
         assert requests.get(url + route, headers=AUTH, timeout=5).status_code == 200
 
 
+@pytest.mark.slow
 def test_the_memory_limiter_keeps_at_most_10000_clients_and_drops_the_oldest(served_model_dir):
     """RATE_LIMIT con memory://: 10.050 direcciones distintas (X-Forwarded-For tras PROXY_HOPS=1) no hacen
     crecer sin tope la memoria del límite (RATE_LIMIT_MAX_KEYS, 10.000); la más antigua sale y vuelve

@@ -11,6 +11,7 @@ import sys
 import pytest
 import requests
 
+from diabetes_model.store import ModelError, live_version_dir, verify_version
 from serving import master, wsgi
 from support import (
     HEALTH_PATH,
@@ -23,7 +24,6 @@ from support import (
     wait_workers_replaced,
     worker_pids,
 )
-from workshop.modelfiles import ModelError, live_version_dir, verify_version
 
 
 @pytest.fixture()
@@ -38,7 +38,7 @@ def test_the_master_verifies_in_a_throwaway_child_without_loading_onnxruntime(mo
     workers creados por fork se cuelgan al terminar)."""
     code = ("import sys\n"
             "from serving.master import in_child\n"
-            "from workshop.modelfiles import verify_version\n"
+            "from diabetes_model.store import verify_version\n"
             f"verified = verify_version({str(model_dir)!r}, run=in_child)\n"
             "print(verified.version, 'onnxruntime' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

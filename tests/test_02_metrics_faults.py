@@ -1,4 +1,4 @@
-"""Una carpeta de métricas llena o sin permiso cuesta las métricas, nunca las predicciones (issue 23).
+"""Una carpeta de métricas llena o sin permiso cuesta las métricas, nunca las predicciones.
 
 Con PROMETHEUS_MULTIPROC_DIR en un tmpfs lleno, prometheus_client escribía en archivos «dispersos»
 mapeados en memoria y el núcleo mataba cada worker con SIGBUS (antes: 405 muertes, 400 de 400
@@ -24,12 +24,13 @@ from contextlib import contextmanager
 import pytest
 import requests
 
+from diabetes_model.patients import example_patient
+from serving.launch import start_api, stop_api
 from support import (
     HEALTH_PATH,
     ROOT,
     SHARED,
     free_port,
-    gunicorn_command,
     need,
     read_log,
     wait_for_log,
@@ -37,8 +38,6 @@ from support import (
     wait_until,
     worker_pids,
 )
-from workshop.patients import example_patient
-from workshop.processes import stop
 
 WARNING = "Métricas desactivadas en este worker"
 BOOT = "Booting worker with pid"
@@ -51,19 +50,15 @@ RESTARTS = 50
 
 @contextmanager
 def gunicorn(tmp_path, env):
-    """gunicorn real en 127.0.0.1 SIN esperar a que responda (las pruebas miran el log antes de la primera
-    petición); se para por su PID al salir."""
+    """gunicorn real en 127.0.0.1 con el lanzador (serving.launch), SIN esperar a que responda (las pruebas
+    miran el log antes de la primera petición); se para por su grupo de procesos al salir."""
     port = free_port()
-    log_path = tmp_path / f"gunicorn-{port}.log"
-    full_env = {**os.environ, "PORT": str(port), "PIDFILE": str(tmp_path / f"gunicorn-{port}.pid"), **env}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(gunicorn_command(port), cwd=ROOT, env=full_env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    process.log_path = log_path
+    process = start_api(port, tmp_path / f"gunicorn-{port}.log",
+                        {"PORT": str(port), "PIDFILE": str(tmp_path / f"gunicorn-{port}.pid"), **env})
     try:
         yield f"http://127.0.0.1:{port}", process
     finally:
-        stop(process)
+        stop_api(process)
 
 
 @pytest.fixture()

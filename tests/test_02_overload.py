@@ -22,8 +22,8 @@ import threading
 import pytest
 import requests
 
+from diabetes_model.patients import example_patient
 from support import HEALTH_PATH, need, running_gunicorn, wait_until, worker_pids
-from workshop.patients import example_patient
 
 pytestmark = pytest.mark.slow
 KEY = "clave-compartida-del-aula"

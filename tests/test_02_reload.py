@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from diabetes_model.patients import example_patient
 from support import (
     DAMAGES,
     SteadyLoad,
@@ -26,7 +27,6 @@ from support import (
     running_gunicorn,
     spanish,
 )
-from workshop.patients import example_patient
 
 pytestmark = pytest.mark.slow
 # ACCESS_LOG=0: el log del servidor solo lleva lo de gunicorn (las líneas de recarga que se comprueban).

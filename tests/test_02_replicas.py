@@ -16,8 +16,8 @@ from string import Template
 
 import pytest
 
+from diabetes_model.patients import example_patient
 from support import ROOT, SteadyLoad, free_port, need, running_gunicorn, stop, wait_healthy, wait_until
-from workshop.patients import example_patient
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 TEMPLATE = ROOT / "02_docker" / "nginx" / "api.conf.template"
@@ -74,7 +74,7 @@ def running_nginx(tmp_path, addresses):
     process.log_path = folder / "error.log"
     try:
         base_url = f"http://127.0.0.1:{port}"
-        wait_healthy(base_url, process)
+        wait_healthy(base_url, process, 30, what="nginx")
         yield base_url
     finally:
         stop(process)

@@ -7,8 +7,8 @@ abiertas. Con workers "sync" esta prueba falla: bastan 2 clientes lentos para oc
 
 import pytest
 
+from diabetes_model.patients import example_patient
 from support import probe_with_slow_clients, running_gunicorn
-from workshop.patients import example_patient
 
 pytestmark = pytest.mark.slow
 SLOW = 100

@@ -23,6 +23,7 @@ import time
 import psutil
 import pytest
 
+from diabetes_model.patients import example_patient
 from support import (
     SteadyLoad,
     add_version,
@@ -35,7 +36,6 @@ from support import (
     wait_until,
     worker_pids,
 )
-from workshop.patients import example_patient
 
 pytestmark = pytest.mark.slow
 ENV = {"WEB_CONCURRENCY": "2", "GUNICORN_MAX_REQUESTS": "0", "ACCESS_LOG": "0"}

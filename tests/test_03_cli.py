@@ -110,12 +110,14 @@ def make(*args):
                           cwd=ROOT, env=without_aws(), capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_make_demo_3_prints_the_plan_without_credentials():
     result = make("demo-3")
     assert result.returncode == 0, result.stderr
     assert "Plan de despliegue en AWS Lightsail" in result.stdout and "USD/mes" in result.stdout
 
 
+@pytest.mark.slow
 def test_make_lightsail_deployments_and_rollback():
     result = make("lightsail-deployments")
     assert result.returncode != 0 and "No hay credenciales de AWS" in result.stderr  # llega a deploy.py

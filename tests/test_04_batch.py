@@ -19,13 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from diabetes_model.patients import random_patients
 from schemes import servers
 from schemes.batch import BatchJob, app_view, column_name, ensure_schema, opened, write_patients
 from schemes.common import live_model, row_from_patient
 from support import add_version, free_port, model_home, need, run_to_exit, stop, wait_until
 from support import publish as publish_version
-from workshop.patients import random_patients
 from workshop.processes import start
+
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -37,7 +40,7 @@ def pg_tools():
 
 @pytest.fixture(scope="session")
 def postgres():
-    """Un PostgreSQL de Debian en 127.0.0.1 (como ../shared/docs/servers-in-ci.md). Devuelve su URL base."""
+    """Un PostgreSQL de Debian en 127.0.0.1 (sus binarios, como los instala `.ci/run`). Devuelve su URL base."""
     tools = pg_tools()
     need((tools / "pg_ctl").is_file(), "falta PostgreSQL (apt-get install postgresql)")
     # En /tmp y no en la carpeta temporal de pytest (solo root puede entrar en ella).

@@ -23,6 +23,9 @@ from schemes import servers
 from schemes.common import SchemesError
 from support import ROOT, need, run_to_exit, stop, wait_until
 
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
+
 SHORT = {"SCHEMES_PATIENTS": "24", "SCHEMES_SECONDS": "2", "SCHEMES_BATCH_INTERVAL": "0.5", "SCHEMES_BURST": "400",
          "SCHEMES_EVENT_COST_MS": "0"}
 

@@ -11,12 +11,15 @@ import sys
 
 import pytest
 
+from diabetes_model.patients import random_patients
 from schemes import servers
 from schemes.common import SchemesError
 from schemes.stream import DONE_PREFIX, RedisStreams
 from support import add_version, free_port, model_home, need, publish, run_to_exit, stop, wait_until
 from workshop import processes
-from workshop.patients import random_patients
+
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
 
 
 def redis_available():

@@ -11,13 +11,16 @@ import threading
 
 import pytest
 
+from diabetes_model.patients import random_patients
 from schemes import servers
 from schemes.common import SchemesError
 from schemes.stream import RedisStreams
 from schemes.stream_faults import PublishError
 from support import free_port, model_home, need, run_to_exit, stop, wait_until
 from workshop import processes
-from workshop.patients import random_patients
+
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
 
 OUTAGE = "Redis no responde en"
 BACK = "Redis vuelve a responder tras"

@@ -13,14 +13,17 @@ from workshop import stages
 
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 50
-# Ayudas que tienen su casa en workshop/ (processes, settings, spanish, patients, argparse_es): fuera
-# de ella, una función o clase con uno de estos nombres es una copia (o una variante) que se
-# desincroniza. `stop` solo cuenta como función de módulo: un método stop() de una clase es otra cosa.
+# Ayudas que tienen su casa en workshop/ (processes, settings, spanish, argparse_es) o, las pacientes de
+# ejemplo, en el paquete del modelo (diabetes_model.patients): fuera de su casa, una función o clase con
+# uno de estos nombres es una copia (o una variante) que se desincroniza. `stop` solo cuenta como función
+# de módulo: un método stop() de una clase es otra cosa.
 HELPERS = {"free_port", "port_in_use", "port_is_free", "port_free", "wait_until", "wait_healthy", "wait_ready",
            "root", "shared", "shared_path", "env_int", "env_float", "env_number", "parse_number", "number",
            "es_number", "spanish_number", "duration", "elapsed", "ms", "spanish_date", "after_colon",
            "example_patient", "make_patients", "random_patients", "distinct_patients", "SpanishArgumentParser",
            "SpanishParser", "gettext"}
+PATIENTS_HOME = "00_intro/diabetes_model/patients.py"
+HOMES = {name: PATIENTS_HOME for name in ("example_patient", "make_patients", "random_patients", "distinct_patients")}
 MODULE_LEVEL_HELPERS = {"stop"}
 # Excepciones justificadas: {(archivo, nombre): por qué no puede usar la de workshop/}. Una entrada que
 # ya no hace falta también falla: la lista solo encoge. Vacía: no hay ninguna justificada.
@@ -100,8 +103,8 @@ def helper_definitions(name, tree):
 
 
 def copies_of_helpers():
-    return {found for name in python_files() if not name.startswith("workshop/")
-            for found in helper_definitions(name, parsed(name))}
+    return {(name, helper) for name in python_files() if not name.startswith("workshop/")
+            for _, helper in helper_definitions(name, parsed(name)) if HOMES.get(helper) != name}
 
 
 def test_common_helpers_are_defined_only_in_workshop():

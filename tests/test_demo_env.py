@@ -13,7 +13,7 @@ DEV_ONLY = ["boto3", "botocore", "psutil", "matplotlib", "fastapi", "uvicorn", "
             "playwright", "pandas", "pytest"]
 MODULES = ["diabetes_model.train", "diabetes_model.versions", "diabetes_model.summary", "diabetes_api.demo",
            "serving.reload", "bench", "schemes", "mobile_client.web_build"]
-SCRIPTS = ["00_intro/train.py", "mobile_client/cliente.py", "mobile_client/serve_api.py", "03_lightsail/deploy.py"]
+SCRIPTS = ["mobile_client/cliente.py", "mobile_client/serve_api.py", "03_lightsail/deploy.py"]
 
 
 def without_dev(kind, target):

@@ -36,9 +36,9 @@ READMES = sorted([ROOT / "README.md", ROOT / "README.es.md", ROOT / "CONTRIBUTIN
                   *ROOT.glob("0*/*/README.md"), ROOT / "mobile_client" / "README.md"])
 MOTIVOS = ("necesita una cuenta de AWS", "necesita Docker Desktop", "descarga",
            "solo en macOS", "solo en Windows", "es `make test`", "abre un navegador", "interactiva",
-           "es un ejemplo que se adapta")
+           "es un ejemplo que se adapta", "mide durante minutos")
 BLOCK = re.compile(r"(?:<!--\s*ci:\s*(?P<mark>[^>]*?)\s*-->\s*\n)?```(?:bash|sh|shell)\n(?P<code>.*?)```", re.S)
-# Variantes cortas para CI de las órdenes largas (lo permite el issue: el mismo código, menos carga).
+# Variantes cortas para CI de las órdenes largas (el mismo código, menos carga: CONTRIBUTING, «Dos bucles de pruebas»).
 SHORT = {"BENCH_SECONDS": "1", "SCHEMES_PATIENTS": "40", "SCHEMES_SECONDS": "2", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
@@ -175,11 +175,14 @@ def test_quoted_repository_paths_exist():
     tops = {path.name for path in ROOT.iterdir()} - {".git"}
     for readme in READMES:
         for quoted in re.findall(r"`([^`\s]+)`", readme.read_text(encoding="utf-8")):
-            path = quoted.rstrip(".,:;")
+            path, _, test_name = quoted.rstrip(".,:;").partition("::")  # tests/x.py::test_y: el archivo y su prueba
             if "/" in path and path.split("/")[0] in tops and not any(ch in path for ch in "*<>…{}$="):
                 generated = ("00_intro/model/", "results/", "wheels/", "mobile_client/web/vendor/")  # los crea make
                 assert (ROOT / path).exists() or path.startswith(generated), \
                     f"{readme.relative_to(ROOT)} cita `{path}`, que no existe"
+                if test_name:
+                    assert f"def {test_name}(" in (ROOT / path).read_text(encoding="utf-8"), \
+                        f"{readme.relative_to(ROOT)} cita la prueba `{quoted}`, que no existe"
 
 
 def test_quoted_model_versions_are_current(card):

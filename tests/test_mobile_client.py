@@ -16,6 +16,9 @@ import requests
 
 from support import ROOT, free_port, running_gunicorn
 
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
+
 CLIENT = ROOT / "mobile_client" / "cliente.py"
 SAMPLES = ROOT / "mobile_client" / "pacientes.csv"
 
@@ -139,7 +142,7 @@ def test_server_down_explains_what_to_check():
     assert result.returncode == 3
     assert result.stdout == ""
     assert f"No se puede conectar con la API en {url}" in result.stderr
-    assert "make demo-1" in result.stderr and "--url" in result.stderr
+    assert "make api-dev" in result.stderr and "--url" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert_clean(result)
 

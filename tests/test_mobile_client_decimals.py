@@ -1,4 +1,4 @@
-"""Las cifras del formulario de la app, escritas como las escribe una persona (issue 23.3).
+"""Las cifras del formulario de la app, escritas como las escribe una persona.
 
 Chromium con el idioma «es-ES» y el teclado de verdad (`press_sequentially`, tecla a tecla, no
 `fill`): «85,5» y «85.5» son la misma cifra en cada casilla, con conexión (lo que se envía a la API)

@@ -1,4 +1,4 @@
-"""La clave de la API en la app (issue 24.5, la parte de la app), en Chromium contra Gunicorn.
+"""La clave de la API en la app, en Chromium contra Gunicorn.
 
 - Viaja solo a la API (el origen) para la que se escribió y solo en las rutas que la piden
   (POST /v1/predict y GET /v1/model.onnx): nunca a la vista pública GET /v1/model, ni a los

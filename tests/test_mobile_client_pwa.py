@@ -135,8 +135,12 @@ def open_app(page, api_url):
 
 def wait_offline_ready(page):
     """El modelo comprobado y el motor, guardados; el service worker, activo y al mando de la página."""
-    page.locator(SETTLED).wait_for(state="attached", timeout=120_000)
-    assert page.get_attribute("#offline-status", "data-state") == "ready", page.text_content("#offline-status")
+    # Un estado asentado (listo o error), leído en el mismo instante: la app puede volver a prepararse
+    # (p. ej. al guardar la clave) y entre dos lecturas separadas el estado ya sería otro.
+    state = page.wait_for_function(
+        "() => { const s = document.querySelector('#offline-status')?.dataset.state;"
+        " return s === 'ready' || s === 'error' ? s : null; }", timeout=120_000).json_value()
+    assert state == "ready", page.text_content("#offline-status")
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => Boolean(r.active))")
     deadline = time.monotonic() + 10
     while not page.evaluate("Boolean(navigator.serviceWorker.controller)"):
@@ -422,12 +426,30 @@ def network_bytes(context, action):
         name = request.url.split("://", 1)[1].split("/", 1)[1].split("?")[0]
         downloaded[name] = downloaded.get(name, 0) + sizes["responseBodySize"] + sizes["responseHeadersSize"]
 
-    context.on("requestfinished", finished)
+    pending = set()
+
+    def started(request):
+        pending.add(request)
+
+    def done(request):
+        pending.discard(request)
+        if request.failure is None:
+            finished(request)
+
+    context.on("request", started)
+    context.on("requestfinished", done)
+    context.on("requestfailed", done)
     try:
         action()
-        time.sleep(1)  # lo que termine justo después (iconos del manifiesto)
+        for page in context.pages:  # lo que termine justo después (iconos del manifiesto)
+            page.wait_for_load_state("networkidle")
+        deadline = time.monotonic() + 10
+        while pending:  # cada espera de Playwright entrega los eventos pendientes
+            assert time.monotonic() < deadline, f"peticiones sin terminar: {[r.url for r in pending]}"
+            context.pages[0].wait_for_timeout(50)
     finally:
-        context.remove_listener("requestfinished", finished)
+        for event, listener in (("request", started), ("requestfinished", done), ("requestfailed", done)):
+            context.remove_listener(event, listener)
     return downloaded
 
 

@@ -14,8 +14,11 @@ import subprocess
 import pytest
 import requests
 
+from diabetes_model.patients import random_patients
 from support import ROOT, free_port, need, running_gunicorn
-from workshop.patients import random_patients
+
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
 
 CLIENT = ROOT / "mobile_client" / "cliente.R"
 SAMPLES = ROOT / "mobile_client" / "pacientes.csv"

@@ -20,6 +20,9 @@ import requests
 
 from support import ROOT, free_port, running_gunicorn, stop
 
+# Arranca servidores reales en 127.0.0.1: fuera de `make test-fast`.
+pytestmark = pytest.mark.server
+
 CLIENT = ROOT / "mobile_client" / "cliente.py"
 SERVE = ROOT / "mobile_client" / "serve_api.py"
 SAMPLE_NAMES = ["Ana", "Lucía", "Carmen", "Marta", "Rosa"]

@@ -81,8 +81,7 @@ def test_no_test_module_imports_another():
     assert {name: sorted(found) for name, found in offenders.items() if found} == {}
 
 
-@pytest.mark.parametrize("script", ["00_intro/train.py", "mobile_client/cliente.py", "mobile_client/serve_api.py",
-                                    "03_lightsail/deploy.py"])
+@pytest.mark.parametrize("script", ["mobile_client/cliente.py", "mobile_client/serve_api.py", "03_lightsail/deploy.py"])
 def test_scripts_without_the_workshop_environment_say_so_in_one_sentence(script):
     """Con un Python sin el proyecto instalado (-S: sin site-packages), una frase y código 1."""
     result = subprocess.run([sys.executable, "-S", str(ROOT / script), "--help"], capture_output=True, text=True,

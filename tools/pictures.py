@@ -1,5 +1,7 @@
 """Regenera las imágenes que muestran los README (docs/img/): `make pictures`.
 
+    .venv/bin/python -m tools.pictures      # desde la raíz del repositorio
+
     app-formulario.png, app-riesgo-alto.png, app-riesgo-bajo.png, app-sin-conexion.png
         la app a 360 px de ancho en Chromium (el de Debian, /usr/bin/chromium), servida por Gunicorn
         en 127.0.0.1 con el modelo publicado; la última, sin red y con el modelo en el dispositivo
@@ -7,16 +9,17 @@
     bench.png       dibujada desde docs/cifras/bench.json (el registro que citan los README);
                     sin registro, la de results/ del último `make bench` o la variante corta
     esquemas.png    la de results/ del último `make demo-4`; si no hay, una demo corta
-    paridad.png     la tabla de `make parity` (tests/test_parity.py), dibujada en Chromium
+    paridad.png     la tabla de `make parity` (tools/parity.py, la misma medida), dibujada en Chromium
 
-Vive con las pruebas porque recorre varias etapas y usa sus ayudas (`support`). Lo que arranca
-(Gunicorn, el benchmark, la demo, pytest) lo para por su PID, también si algo falla; cada paso
-tiene un tiempo máximo. Las variantes cortas escriben en una carpeta temporal, no en results/.
+Es una orden de tools/: recorre varias etapas (puede importar cualquiera; ninguna la importa). Lo
+que arranca (Gunicorn, el benchmark, la demo, Redis) lo para por su PID, también si algo falla; cada
+paso tiene un tiempo máximo. Las variantes cortas escriben en una carpeta temporal, no en results/.
 """
 
 import csv
 import html
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -27,8 +30,11 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from support import CHROMIUM, CHROMIUM_ARGS, ROOT, SHARED, running_gunicorn
+from serving.launch import running_api
+from tools import parity
+from tools.parity import CHROMIUM, CHROMIUM_ARGS, ROOT
 from workshop.processes import log_tail, port_in_use, start, stop
+from workshop.settings import shared, shared_path
 from workshop.spanish import number
 
 IMG = ROOT / "docs" / "img"
@@ -205,15 +211,14 @@ def schemes_picture():
 
 
 def parity_table():
-    """(frase de contexto, filas) de la tabla que imprime tests/test_parity.py (`make parity`)."""
-    command = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/test_parity.py"]
+    """(frase de contexto, filas) de la tabla de `make parity`: la misma medida (tools.parity.measure)."""
+    model_dir = shared_path("MODEL_DIR")
+    card = json.loads((parity.live_version_dir(model_dir) / "model.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="pictures-") as folder:
-        output = run_bounded(command, {}, Path(folder), "make parity")
-    lines = output.splitlines()
-    context = next(line for line in lines if line.startswith("Paridad entre motores:"))
-    rows = [[cell.strip().replace("\\|", "|") for cell in line.strip().strip("|").split(" | ")]
-            for line in lines if line.startswith("| ")]
-    return context, rows
+        result = parity.measure(model_dir, card, Path(folder))
+    if result.problems:
+        raise PictureError("la paridad falla: " + "; ".join(result.problems))
+    return result.context, [[cell.replace("\\|", "|") for cell in row] for row in result.rows]
 
 
 PARITY_STYLE = """
@@ -228,12 +233,12 @@ td:nth-child(2), td:nth-child(3), td:nth-child(4) { text-align: right; white-spa
 
 
 def parity_picture(browser):
-    context_line, rows = parity_table()
-    header, body = rows[0], rows[2:] if set(rows[1][0]) <= {"-"} else rows[1:]
+    context_line, body = parity_table()
+    header = [cell.replace("\\|", "|") for cell in parity.HEADER]
     cells = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in body)
     page_html = (f"<!doctype html><html lang='es'><meta charset='utf-8'><style>{PARITY_STYLE}</style>"
                  "<h1>Paridad entre motores: el mismo riesgo por cada camino</h1>"
-                 f"<p>{html.escape(context_line.removeprefix('Paridad entre motores: '))}</p><table><tr>"
+                 f"<p>{html.escape(context_line)}</p><table><tr>"
                  + "".join(f"<th>{html.escape(cell)}</th>" for cell in header) + f"</tr>{cells}</table>")
     context = browser.new_context(viewport={"width": 1072, "height": 400}, device_scale_factor=1)
     try:
@@ -254,15 +259,15 @@ def main():
     from playwright.sync_api import sync_playwright
 
     IMG.mkdir(parents=True, exist_ok=True)
-    env = {"WEB_DIR": str(WEB), "MODEL_DIR": str(ROOT / SHARED["MODEL_DIR"]), "WEB_CONCURRENCY": "1",
+    env = {"WEB_DIR": str(WEB), "MODEL_DIR": str(shared_path("MODEL_DIR")), "WEB_CONCURRENCY": "1",
            "GUNICORN_ACCESSLOG": "off"}
-    port = None if port_in_use(int(SHARED["PORT"])) else int(SHARED["PORT"])  # la URL de `make app`, si está libre
+    port = None if port_in_use(int(shared("PORT"))) else int(shared("PORT"))  # la URL de `make app`, si está libre
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
                 with tempfile.TemporaryDirectory(prefix="pictures-") as folder, \
-                        running_gunicorn(folder, port=port, env=env) as (api_url, _process):
+                        running_api(folder, port, env) as (api_url, _process):
                     app_pictures(browser, api_url)
                 parity_picture(browser)
             finally:
