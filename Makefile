@@ -35,7 +35,7 @@ SERVE_API = PORT=$(PORT) HOST=$(HOST) $(PY) mobile_client/serve_api.py
 # El cliente de línea de órdenes con las pacientes de ejemplo (mobile_client/pacientes.csv).
 CLIENT_DEMO = $(PY) mobile_client/cliente.py --demo
 # Entrena la receta de referencia y la publica (reutiliza la versión si la receta no cambió).
-TRAIN_AND_PUBLISH = $(PY) 00_intro/train.py --publish
+TRAIN_AND_PUBLISH = $(PY) -m diabetes_model.train --publish
 NBCONVERT = $(PY) -m jupyter nbconvert
 PYTEST = $(PY) -m pytest
 
@@ -155,11 +155,23 @@ lab: $(STAMP_DEV) ## Abre el cuaderno en JupyterLab (Ctrl+C para parar)
 
 ##@ Etapa 01 · API con Flask
 
-.PHONY: demo-1
+.PHONY: demo-1 api-dev
 
-# Servidor de desarrollo de Flask en 127.0.0.1, puerto DEV_PORT ($(DEV_PORT), de workshop.env), y un
-# curl con una paciente válida, listo para pegar en otra terminal.
-demo-1: $(MODEL) ## API Flask de desarrollo y un curl listo para pegar
+# La demo de la charla (01_flask_api/talk_api.py) con `flask run` en 127.0.0.1, puerto DEV_PORT
+# ($(DEV_PORT), de workshop.env), y un curl con una paciente válida, listo para pegar en otra terminal.
+# La API completa en modo desarrollo: `make api-dev`.
+TALK_CURL = $(PY) -c 'import sys; from diabetes_api.demo import curl_command; \
+	from diabetes_model.store import live_version_dir, read_card; \
+	print(curl_command(sys.argv[1], read_card(live_version_dir()), "/predict"))' http://127.0.0.1:$(DEV_PORT)
+
+demo-1: $(MODEL) ## La demo de la charla (talk_api.py) y un curl
+	@curl_line=$$($(TALK_CURL)) || exit 1; \
+	printf '\nLa demo de la charla: 01_flask_api/talk_api.py. Prueba desde otra terminal (copia y pega):\n\n  %s\n\n' "$$curl_line"
+	@$(PY) -m flask --app 01_flask_api/talk_api.py run --host 127.0.0.1 --port $(DEV_PORT) $(CTRL_C_OK)
+
+# La API de producción (diabetes_api) con el servidor de desarrollo de Flask y depuración, en DEV_PORT:
+# la que usan el cliente (`--url`) y la app mientras se desarrolla. Imprime un curl a /v1/predict.
+api-dev: $(MODEL) ## La API completa en desarrollo y un curl
 	@DEV_PORT=$(DEV_PORT) $(PY) -m diabetes_api.demo
 
 ##@ Etapa 02 · Gunicorn y Docker
@@ -189,7 +201,7 @@ DOCKER_RUN_OPTS ?= --read-only --tmpfs /tmp --memory 512m
 DOCKER_REF = $(DOCKER_IMAGE):$(DOCKER_TAG)
 # Un curl de ejemplo con un paciente válido, generado desde la ficha del modelo.
 DOCKER_CURL = $(PY) -c 'import sys; from diabetes_api.demo import curl_command; \
-	from workshop.modelfiles import live_version_dir, read_card; \
+	from diabetes_model.store import live_version_dir, read_card; \
 	print(curl_command(sys.argv[1], read_card(live_version_dir())))' http://localhost:$(PORT)
 # Espera (máx. 60 s) a que Docker marque el contenedor como «healthy»; si no, muestra sus logs y falla.
 DOCKER_WAIT_HEALTHY = for _ in $$(seq 60); do \
@@ -327,29 +339,31 @@ bench: $(STAMP_DEV) $(MODEL) ## Mide peticiones/s y latencia con wrk (results/be
 	$(PY) -m bench
 
 # La misma paciente da el mismo riesgo por los seis caminos (scikit-learn, onnxruntime, la API,
-# onnxruntime-web en Chromium, la tabla de lotes y el stream de la etapa 04): tests/test_parity.py,
-# con servidores reales en 127.0.0.1 que arranca y para ella misma. Ver 00_intro/README.md.
+# onnxruntime-web en Chromium, la tabla de lotes y el stream de la etapa 04): tools/parity.py, con
+# servidores reales en 127.0.0.1 que arranca y para ella misma; tests/test_parity.py llama a la misma
+# medida. Ver 00_intro/README.md.
 parity: $(STAMP_DEV) $(MODEL) ## Paridad entre motores: el mismo riesgo por seis caminos
-	$(PYTEST) -q -s -p no:cacheprovider tests/test_parity.py
+	$(PY) -m tools.parity
 
 ##@ Desarrollo
 
 # Las marcas de pytest están en pyproject.toml. `make test` es lo que ejecuta CI (.ci/run): con
-# CI=true no se salta nada. `make test-fast` deja fuera Docker, navegador, cuaderno y lo lento.
-FAST_TESTS = not docker and not browser and not slow and not notebook
+# CI=true no se salta nada. `make test-fast` deja fuera Docker, navegador, cuaderno, lo lento y todo
+# lo que arranca un servidor real (marca `server`): ningún proceso que escuche en un puerto.
+FAST_TESTS = not docker and not browser and not slow and not notebook and not server
 
 .PHONY: help test test-fast lint stages clean notebook-refresh pictures
 
 test: $(STAMP_DEV) $(MODEL) ## Todas las pruebas, como CI (Docker, navegador…)
 	$(PYTEST)
 
-test-fast: $(STAMP_DEV) $(MODEL) ## Pruebas rápidas (sin Docker, navegador, cuaderno…)
+test-fast: $(STAMP_DEV) $(MODEL) ## Pruebas rápidas (sin servidores, Docker, navegador…)
 	$(PYTEST) -m "$(FAST_TESTS)"
 
 # Las imágenes que ven los README (docs/img/): la app a 360 px (formulario, riesgo alto, riesgo bajo,
 # sin conexión) en Chromium, los gráficos del benchmark y de los esquemas y la tabla de paridad.
 pictures: $(STAMP_DEV) $(MODEL) web ## Regenera las imágenes de los README (docs/img/)
-	$(PY) tests/pictures.py
+	$(PY) -m tools.pictures
 
 # ruff para el Python y actionlint para el flujo de GitHub Actions (ver CONTRIBUTING.md).
 lint: $(STAMP_DEV) ## Estilo: ruff (Python) y actionlint (GitHub Actions)

@@ -9,24 +9,9 @@ La aplicación (`wsgi_app`) es `serving.wsgi:create_app()`: la API de la etapa 0
 modelo que comprobó el maestro (`serving.master`).
 
 Los argumentos de la línea de órdenes ganan a este archivo (p. ej. `--bind 127.0.0.1:9000`).
-Variables de entorno que lee (todas opcionales):
-
-    PORT                          puerto (por defecto el de workshop.env)
-    WEB_CONCURRENCY               número de workers (2)
-    GUNICORN_WORKER_CLASS         gevent | sync | gthread (gevent)
-    GUNICORN_WORKER_CONNECTIONS   conexiones abiertas a la vez por worker gevent (500)
-    GUNICORN_THREADS              hilos por worker gthread (4)
-    GUNICORN_TIMEOUT              segundos antes de reiniciar un worker colgado (30)
-    GUNICORN_GRACEFUL_TIMEOUT     segundos para terminar peticiones al parar o recargar (5)
-    GUNICORN_KEEPALIVE            segundos que se mantiene abierta una conexión inactiva (2)
-    GUNICORN_MAX_REQUESTS         reinicia cada worker tras N peticiones; 0 = nunca (0)
-    GUNICORN_YIELD                1: con gevent, ceder el turno tras cada respuesta (1)
-    GUNICORN_FAIR_ACCEPT          1: con gevent, repartir las conexiones nuevas entre workers (1)
-    GUNICORN_ACCESSLOG            destino del log de accesos de gunicorn: "-" (stdout) u "off" (off)
-    PIDFILE                       archivo con el PID del maestro (workshop.env; `make reload` lo lee)
-    MODEL_CHECK_TIMEOUT           segundos para comprobar el modelo al recargar (10; al arrancar, al menos 60)
-    MAX_LAG_MS                    espera máxima de una petición antes de un 503 (0 = apagado; serving/shedding.py)
-    LOG_LEVEL                     nivel de log, compartido con la API (INFO)
+Las variables de entorno que lee (todas opcionales) están declaradas una sola vez, con su tipo, su
+valor por defecto y qué hacen: las de Gunicorn en `serving/gunicorn_settings.py`, las que comparte con
+la API (PORT, WEB_CONCURRENCY, MAX_LAG_MS, LOG_LEVEL, MODEL_RUNTIME) en `diabetes_api/settings.py`.
 """
 
 import importlib
@@ -35,26 +20,18 @@ import shutil
 import sys
 import tempfile
 
-from serving import http_errors, master
-from workshop.settings import SettingsError, StartupError, env_number, parse_number, root, shared, shared_path
+from serving import gunicorn_settings, http_errors, master
+from workshop.settings import SettingsError, StartupError, root
 
 # Los errores que gunicorn responde por sí mismo (petición mal formada, cabeceras enormes), en el JSON de la
 # API y en español (serving/http_errors.py). Aquí, en el maestro: los workers lo heredan al nacer por fork.
 http_errors.install()
 
 
-def _env_int(name, default, minimum=0):
-    """Entero desde el entorno; si no es válido, termina con un mensaje claro (sin traceback)."""
+def _setting(name):
+    """Un ajuste de la tabla (serving/gunicorn_settings.py); si no es válido, termina con una línea clara."""
     try:
-        return env_number(name, default, minimum=minimum)
-    except SettingsError as error:
-        sys.exit(f"Error de configuración: {error}")
-
-
-def _port():
-    """PORT del entorno (la imagen lo fija con ENV) o el de workshop.env: una sola fuente."""
-    try:
-        return parse_number("PORT", shared("PORT"), minimum=1, maximum=65535)
+        return gunicorn_settings.read(name)
     except SettingsError as error:
         sys.exit(f"Error de configuración: {error}")
 
@@ -67,7 +44,7 @@ def _port():
 # backlog - Conexiones en espera antes de rechazar. Típico entre 64 y 2048.
 # chdir - Carpeta de trabajo: la de workshop.env (raíz del repositorio o /app en la imagen).
 
-bind = f"0.0.0.0:{_port()}"
+bind = f"0.0.0.0:{_setting('PORT')}"
 backlog = 2048
 chdir = str(root())
 
@@ -104,23 +81,23 @@ chdir = str(root())
 #   activas, que sea alto (p. ej. 100.000 con jitter 10.000). Un worker reciclado sirve la
 #   misma versión comprobada que guarda el maestro.
 
-workers = _env_int("WEB_CONCURRENCY", 2, minimum=1)
+workers = _setting("WEB_CONCURRENCY")
 # Con RATE_LIMIT_STORAGE=memory:// cada worker aplica su parte del límite (limits.py): le dice cuántos son.
 os.environ["RATE_LIMIT_WORKERS"] = str(workers)
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
-worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 500, minimum=1)
-threads = _env_int("GUNICORN_THREADS", 4, minimum=1) if worker_class == "gthread" else 1
-timeout = _env_int("GUNICORN_TIMEOUT", 30, minimum=1)
-graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 5, minimum=1)
-keepalive = _env_int("GUNICORN_KEEPALIVE", 2, minimum=0)
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+worker_class = _setting("GUNICORN_WORKER_CLASS")
+worker_connections = _setting("GUNICORN_WORKER_CONNECTIONS")
+threads = _setting("GUNICORN_THREADS") if worker_class == "gthread" else 1
+timeout = _setting("GUNICORN_TIMEOUT")
+graceful_timeout = _setting("GUNICORN_GRACEFUL_TIMEOUT")
+keepalive = _setting("GUNICORN_KEEPALIVE")
+max_requests = _setting("GUNICORN_MAX_REQUESTS")
 max_requests_jitter = max_requests // 10
 # Ceder el turno tras cada respuesta (gancho post_request, abajo): reparte un worker gevent entre
 # sus conexiones keep-alive. GUNICORN_YIELD=0 lo desactiva (para compararlo en el benchmark).
-YIELD_AFTER_RESPONSE = worker_class == "gevent" and _env_int("GUNICORN_YIELD", 1) == 1
+YIELD_AFTER_RESPONSE = worker_class == "gevent" and _setting("GUNICORN_YIELD")
 # Repartir las conexiones nuevas entre los workers gevent (ganchos pre_fork y post_worker_init, abajo).
 # GUNICORN_FAIR_ACCEPT=0 lo desactiva (para compararlo en el benchmark).
-FAIR_ACCEPT = worker_class == "gevent" and workers > 1 and _env_int("GUNICORN_FAIR_ACCEPT", 1) == 1
+FAIR_ACCEPT = worker_class == "gevent" and workers > 1 and _setting("GUNICORN_FAIR_ACCEPT")
 # Ventaja que da un worker con más conexiones abiertas a los demás antes de aceptar él (segundos).
 HEAD_START = 0.002
 SLOTS = 64  # workers vivos a la vez como máximo para el reparto (uno más, con kill -TTIN, no reparte)
@@ -157,10 +134,10 @@ limit_request_field_size = 8190
 #   gunicorn la repetiría, así que por defecto va apagado (GUNICORN_ACCESSLOG=- lo enciende).
 # loglevel - El mismo LOG_LEVEL que usa la API. Típico: info; debug solo para diagnosticar.
 
-accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "off").strip().lower() == "-" else None
+accesslog = "-" if _setting("GUNICORN_ACCESSLOG") == "-" else None
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms id=%({x-request-id}o)s'
-loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
+loglevel = _setting("LOG_LEVEL").lower()
 
 # ------------------------------------------------------------------ Mecánica del servidor
 #
@@ -171,7 +148,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 #   hace falta (se gobierna con señales: HUP, TERM) y fallaría con raíz de solo lectura.
 
 try:
-    pidfile = str(shared_path("PIDFILE"))
+    pidfile = str(_setting("PIDFILE"))
     os.makedirs(os.path.dirname(pidfile), exist_ok=True)  # gunicorn lo escribe antes de los ganchos
 except (SettingsError, OSError) as error:
     sys.exit(f"Error de configuración: no se puede preparar el PIDFILE ({error}).")
@@ -192,7 +169,7 @@ control_socket_disable = True
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # la primera lectura de este archivo (no tras un SIGHUP)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="diabetes-api-metricas-", dir=worker_tmp_dir)
     os.environ["DIABETES_API_METRICS_OWNED"] = "1"
-_METRICS_OWNED = os.environ.get("DIABETES_API_METRICS_OWNED") == "1"
+_METRICS_OWNED = _setting("DIABETES_API_METRICS_OWNED") == "1"
 
 
 # ------------------------------------------------------------------ Ganchos (hooks)
@@ -220,7 +197,7 @@ def on_starting(server):
 def when_ready(server):
     server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s). Recargar: kill -HUP %s",
                     ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str,
-                    master.held_version(), os.environ.get("MODEL_RUNTIME", "onnx"), server.pid)
+                    master.held_version(), _setting("MODEL_RUNTIME"), server.pid)
 
 
 def on_reload(server):

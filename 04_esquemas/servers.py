@@ -81,7 +81,7 @@ def start_redis(command, folder):
             return False
 
     try:
-        wait_until(answers, process, "redis-server", 15)
+        wait_until(answers, 15, process=process, what="redis-server")
     except BaseException:
         stop(process)
         raise

@@ -35,7 +35,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workshop.modelfiles import ModelError
+from diabetes_model.store import ModelError
 from workshop.secrets import mask_text, mask_url
 
 from .common import (

@@ -18,7 +18,7 @@ RETRIES = Retry(
     raise_on_status=False,
 )
 START_HINT = ("¿Está en marcha la API? Arráncala con `make app` o `make docker-run` "
-              "(con `make demo-1`, pasa en --url la dirección que muestra)")
+              "(con `make api-dev`, pasa en --url la dirección que muestra)")
 
 
 class ApiError(Exception):

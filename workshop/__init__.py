@@ -7,8 +7,6 @@ No es una etapa: ninguna etapa lo «sigue», todas pueden usarlo y él no import
     spanish       números, duraciones y fechas a la española
     argparse_es   argparse con la ayuda y los errores en español (todas las órdenes)
     processes     puertos libres, arrancar y esperar a que responda, parar por PID
-    patients      pacientes de ejemplo hechas con la ficha del modelo
-    modelfiles    las versiones del modelo en disco: puntero, ficha, artefactos comprobados
     check_machine `make check`: qué le falta a este equipo (con el Python del sistema)
     stages        `make stages`: qué etapas importa cada una (falla si una importa otra posterior)
     secrets       URLs con contraseña, enmascaradas para mostrarlas (postgresql://taller:****@…)

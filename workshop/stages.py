@@ -7,7 +7,9 @@ Cada etapa solo puede usar las anteriores y `workshop/`, que no es una etapa y n
     workshop/  <  00_intro  <  01_flask_api  <  02_docker  <  03_lightsail = 04_esquemas = mobile_client
 
 Las tres últimas son hermanas: ninguna importa otra. Qué paquete vive en qué carpeta lo dice
-pyproject.toml ([tool.setuptools.package-dir]). Sale con 1 si alguna importación va al revés.
+pyproject.toml ([tool.setuptools.package-dir]). `tools/` (las órdenes de mantenimiento: `make
+pictures`, `make parity`) no es una etapa: va después de todas, puede importar cualquiera y ninguna
+la importa a ella. Sale con 1 si alguna importación va al revés.
 Solo biblioteca estándar: funciona con el Python del sistema (3.11 o superior), sin .venv.
 """
 
@@ -19,10 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = "workshop"
+TOOLS = "tools"  # no es una etapa ni un paquete instalado: se importa como `tools.<orden>` desde la raíz
 # Nivel de cada carpeta: una carpeta solo puede importar las de nivel menor.
 LEVELS = {HOME: -1, "00_intro": 0, "01_flask_api": 1, "02_docker": 2,
-          "03_lightsail": 3, "04_esquemas": 3, "mobile_client": 3}
-NAMES = {HOME: "común", "mobile_client": "app"}  # las demás: «etapa NN»
+          "03_lightsail": 3, "04_esquemas": 3, "mobile_client": 3, TOOLS: 4}
+NAMES = {HOME: "común", "mobile_client": "app", TOOLS: "órdenes"}  # las demás: «etapa NN»
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Import:
     def why(self):
         if self.source == HOME:
             return "workshop/ no importa ninguna etapa"
+        if self.target == TOOLS:
+            return "tools/ no es una etapa: ninguna la importa"
         if LEVELS[self.target] == LEVELS[self.source]:
             return f"{self.target} es hermana de {self.source}"
         return f"{self.target} es posterior a {self.source}"
@@ -52,9 +57,9 @@ def label(folder):
 
 
 def packages(root=ROOT):
-    """{paquete: carpeta} según pyproject.toml; la carpeta es la primera parte de su ruta."""
+    """{paquete: carpeta} según pyproject.toml (más `tools`); la carpeta es la primera parte de su ruta."""
     pyproject = tomllib.loads((Path(root) / "pyproject.toml").read_text(encoding="utf-8"))
-    folders = pyproject["tool"]["setuptools"]["package-dir"]
+    folders = {**pyproject["tool"]["setuptools"]["package-dir"], TOOLS: TOOLS}
     return {name: folder.split("/")[0] for name, folder in folders.items() if folder.split("/")[0] in LEVELS}
 
 

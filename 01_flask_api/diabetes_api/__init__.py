@@ -18,7 +18,7 @@ def create_app(config=None, verified=None):
     """Crea la aplicación: lee los ajustes, prepara el modelo UNA vez y registra las rutas.
 
     `config` (opcional) sustituye ajustes; las pruebas lo usan, p. ej. {"CACHE_SIZE": 0}.
-    `verified` es una versión ya comprobada (workshop.modelfiles.VerifiedModel): la que pasa el
+    `verified` es una versión ya comprobada (diabetes_model.store.VerifiedModel): la que pasa el
     maestro de gunicorn. Sin ella se comprueba aquí la publicada en MODEL_DIR. Si no es fiable
     lanza ModelError con un mensaje en español.
     """

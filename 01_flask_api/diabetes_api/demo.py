@@ -10,8 +10,8 @@ import os
 import shlex
 import sys
 
+from diabetes_model.patients import example_patient
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.patients import example_patient
 from workshop.processes import LOCALHOST as HOST
 from workshop.processes import port_in_use
 from workshop.settings import StartupError, shared
@@ -19,9 +19,10 @@ from workshop.settings import StartupError, shared
 from . import create_app
 
 
-def curl_command(base_url, card):
+def curl_command(base_url, card, path="/v1/predict"):
+    """Un curl que envía la paciente de ejemplo de la ficha a `path` (la demo de la charla usa /predict)."""
     body = json.dumps(example_patient(card), ensure_ascii=False)
-    return (f"curl -s -X POST {base_url}/v1/predict -H 'Content-Type: application/json' "
+    return (f"curl -s -X POST {base_url}{path} -H 'Content-Type: application/json' "
             f"-d {shlex.quote(body)}")
 
 

@@ -23,14 +23,12 @@
 import hashlib
 import json
 import math
-import os
 import re
 from contextlib import contextmanager
 
 from flask import current_app, g, request
 from limits.storage import MemoryStorage
 
-from workshop.settings import env_number
 from workshop.spanish import number
 
 from .errors import ApiError
@@ -41,18 +39,6 @@ EXEMPT = {"health", "openapi.openapi", "info.index", "info.public_model"}
 RETRY_AFTER_SECONDS = 1
 COST_BYTES = 16 * 1024  # un cuerpo grande cuenta una petición por cada 16 KiB
 LIMIT_TEXT = re.compile(r"\s*(\d+)\s*(/|per\s)\s*(.+)")
-
-
-def load_limit_settings():
-    return {
-        "RATE_LIMIT": os.environ.get("RATE_LIMIT", "").strip(),
-        "RATE_LIMIT_STORAGE": os.environ.get("RATE_LIMIT_STORAGE", "").strip() or "memory://",
-        "RATE_LIMIT_WORKERS": env_number("RATE_LIMIT_WORKERS", 1, minimum=1),
-        "RATE_LIMIT_MAX_KEYS": env_number("RATE_LIMIT_MAX_KEYS", 10_000, minimum=1),
-        "MAX_IN_FLIGHT": env_number("MAX_IN_FLIGHT", 64, minimum=1),
-        "MAX_LAG_MS": env_number("MAX_LAG_MS", 0, minimum=0),
-        "BODY_TIMEOUT": env_number("BODY_TIMEOUT", 10.0, kind=float, minimum=0.1),
-    }
 
 
 def rate_key():
@@ -145,7 +131,6 @@ def body_deadline():
 
 
 def init_app(app):
-    app.config.update({key: value for key, value in load_limit_settings().items() if key not in app.config})
     shedder = LoadShedder(app.config["MAX_IN_FLIGHT"])
     app.extensions["load_shedder"] = shedder
     app.before_request(shedder.before)

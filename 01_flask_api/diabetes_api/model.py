@@ -1,7 +1,7 @@
 """El modelo servido: una versión ya comprobada, su predicción y su caché de predicciones.
 
 Qué versión se sirve y cómo se comprueba (ficha, sha256, motor, predicción de prueba) lo dice
-`workshop.modelfiles`; aquí llega una `VerifiedModel` y se sirven exactamente sus bytes. Bajo
+`diabetes_model.store`; aquí llega una `VerifiedModel` y se sirven exactamente sus bytes. Bajo
 gunicorn la comprueba el maestro (etapa 02) y la pasa a `create_app`; con `flask run` o en las
 pruebas, la API la comprueba al crearse.
 """
@@ -11,7 +11,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from workshop.modelfiles import ENGINES, live_version_dir, verify_version
+from diabetes_model.engines import ENGINES
+from diabetes_model.store import live_version_dir, verify_version
 
 DECIMALS = 6  # la probabilidad se redondea: una fila da lo mismo sola o en un lote, con ONNX o sin él
 

@@ -17,16 +17,12 @@
 """
 
 import hmac
-import os
 import re
 
 from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workshop.settings import env_number
-
 from .errors import ApiError
-from .settings import flag
 
 # Las rutas (endpoints de Flask) que piden la clave. La salud, la vista pública del modelo,
 # /openapi.json y /app/ quedan abiertas: la app las necesita para dibujar el formulario.
@@ -46,19 +42,6 @@ APP_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src
            "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' data:; "
            "frame-ancestors 'none'")
 HSTS = "max-age=31536000"
-
-
-def load_security_settings():
-    """Los ajustes de esta parte (se añaden a los de settings.load_settings)."""
-    keys = [key.strip() for key in os.environ.get("API_KEY", "").split(",") if key.strip()]
-    origins = os.environ.get("CORS_ORIGINS")
-    return {
-        "API_KEYS": keys,
-        "PROXY_HOPS": env_number("PROXY_HOPS", 0, minimum=0, maximum=5),
-        # Sin la variable: los orígenes locales. Con ella (aunque esté vacía): solo los que nombra.
-        "CORS_ORIGINS": None if origins is None else [o.strip() for o in origins.split(",") if o.strip()],
-        "CORS_ALLOW_FILE": flag("CORS_ALLOW_FILE", False),
-    }
 
 
 def origin_patterns(config):
@@ -115,7 +98,6 @@ def add_security_headers(response):
 
 
 def init_app(app):
-    app.config.update({key: value for key, value in load_security_settings().items() if key not in app.config})
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -39,7 +39,6 @@ from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
 from workshop.precompress import compressible, gz_matches, gzip_bytes
-from workshop.settings import env_number
 from workshop.spanish import number
 
 from .errors import ApiError
@@ -62,15 +61,6 @@ TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/ja
 def has_web_app(config):
     """True si WEB_DIR nombra una carpeta que existe: entonces se sirve /app/."""
     return config.get("WEB_DIR") is not None and Path(config["WEB_DIR"]).is_dir()
-
-
-def load_web_settings():
-    return {
-        # MB de archivos grandes de /app/ por dirección y minuto, entre todos los workers (0 = sin cupo).
-        "WEB_BUDGET_MB": env_number("WEB_BUDGET_MB", 60.0, kind=float, minimum=0),
-        # Los workers de gunicorn (el mismo ajuste y el mismo valor por defecto que gunicorn.conf.py).
-        "WEB_CONCURRENCY": env_number("WEB_CONCURRENCY", 2, minimum=1),
-    }
 
 
 # ------------------------------------------------------------------ Los archivos
@@ -265,10 +255,9 @@ def megabytes(size):
 
 
 def init_app(app):
-    """Si WEB_DIR nombra una carpeta: sus ajustes, su catálogo, su cupo y las rutas /app/."""
+    """Si WEB_DIR nombra una carpeta: su catálogo, su cupo (WEB_BUDGET_MB ÷ WEB_CONCURRENCY) y las rutas /app/."""
     if not has_web_app(app.config):
         return
-    app.config.update({key: value for key, value in load_web_settings().items() if key not in app.config})
     app.extensions["web_files"] = Catalogue()
     budget = app.config["WEB_BUDGET_MB"] * 1_000_000 / app.config["WEB_CONCURRENCY"]
     app.extensions["web_budget"] = ByteBudget(budget) if budget else None

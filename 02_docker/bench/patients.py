@@ -1,13 +1,13 @@
 """Los cuerpos de las peticiones del benchmark, hechos con la ficha del modelo.
 
-Las pacientes salen de `workshop.patients` (la lista de variables, SOLO de `model.json`). Los cuerpos
+Las pacientes salen de `diabetes_model.patients` (la lista de variables, SOLO de `model.json`). Los cuerpos
 se escriben en archivos (un JSON por línea) que lee el script de wrk (`post.lua`).
 """
 
 import json
 from pathlib import Path
 
-from workshop.patients import example_patient, random_patients
+from diabetes_model.patients import example_patient, random_patients
 
 
 def write_lines(path, bodies):

@@ -18,7 +18,7 @@ import time
 from contextlib import ExitStack
 from importlib import metadata
 
-from workshop.modelfiles import ModelError, live_version_dir, read_card
+from diabetes_model.store import ModelError, live_version_dir, read_card
 from workshop.spanish import number
 
 from .floor import measure_floor

@@ -8,7 +8,6 @@ Funciona en Linux y en macOS: nada de /proc; los procesos se vigilan con psutil.
 import json
 import os
 import shutil
-import subprocess
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,18 +15,17 @@ from pathlib import Path
 
 import psutil
 
-from serving.launch import GUNICORN_CONF
+from serving.gunicorn_settings import tuning_names
+from serving.launch import GUNICORN_CONF, running_api
 from serving.launch import command as gunicorn_command
-from workshop.processes import free_port, http_ok, stop, wait_until
+from workshop.processes import free_port, http_ok
 from workshop.settings import root, shared
 
 ROOT = root()
 HEALTH_PATH = shared("HEALTH_PATH")
 # Ajustes del servidor que NO se heredan del entorno de quien lanza el benchmark: «tal cual» es
 # gunicorn.conf.py con sus valores por defecto, aunque la terminal tenga, p. ej., WEB_CONCURRENCY=4.
-TUNING = ("WEB_CONCURRENCY", "MODEL_RUNTIME", "CACHE_SIZE", "ACCESS_LOG", "LOG_LEVEL", "MAX_BATCH", "PIDFILE",
-          "API_KEY", "CORS_ORIGINS", "PROXY_HOPS", "RATE_LIMIT", "RATE_LIMIT_STORAGE", "MAX_IN_FLIGHT", "MAX_LAG_MS",
-          "BODY_TIMEOUT", "MAX_BODY_BYTES", "WEB_DIR", "PROMETHEUS_MULTIPROC_DIR", "DIABETES_API_METRICS_OWNED")
+TUNING = (*tuning_names(), "PIDFILE")  # la tabla de ajustes: serving/gunicorn_settings.py
 
 # Escenarios: (clave, ruta, archivo de cuerpos, conexiones, predicciones por petición).
 # FLOOD: 16 veces las conexiones de HIGH, para ver qué hace el descarte de carga (serving/shedding.py);
@@ -138,8 +136,7 @@ def command(config, port):
 
 
 def server_env(config, folder):
-    env = {name: value for name, value in os.environ.items()
-           if name not in TUNING and not name.startswith("GUNICORN_")}
+    env = {name: value for name, value in os.environ.items() if name not in TUNING}
     # Cada servidor, su propio archivo de PID: no pisa el de `make app` ni el de otro servidor.
     return {**env, "PIDFILE": str(Path(folder) / f"{config.name}.pid"), **config.env}
 
@@ -188,19 +185,14 @@ def settled(base_url, process, config):
 
 @contextmanager
 def running(config, folder):
-    """Arranca la configuración en 127.0.0.1, espera a que esté lista y la para al salir. Da (url, proceso)."""
+    """Arranca la configuración en 127.0.0.1 con el lanzador de la etapa 02 (sesión propia: se para por su
+    grupo, maestro y workers), espera a que esté lista (`settled`) y la para al salir. Da (url, proceso)."""
     port = free_port()
-    log_path = Path(folder) / f"{config.name}.log"
-    with open(log_path, "wb") as log:
-        # Sesión propia: workshop.processes.stop para al maestro y a sus workers por su grupo.
-        process = subprocess.Popen(command(config, port), cwd=ROOT, env=server_env(config, folder),
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until(settled(base_url, process, config), process, config.name, timeout=90.0, interval=0.3)
-        yield base_url, process
+        with running_api(folder, port, server_env(config, folder), name=config.name, what=config.name, timeout=90.0,
+                         argv=command(config, port), inherit=False, interval=0.3,
+                         ready=lambda url, process: settled(url, process, config)) as (base_url, process):
+            yield base_url, process
     except Exception:
-        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+        print((Path(folder) / f"{config.name}.log").read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
-    finally:
-        stop(process, timeout=15.0)

@@ -24,10 +24,12 @@ import signal
 import time
 
 from diabetes_api.settings import load_settings
-from workshop.modelfiles import ModelError, live_version_dir, verify_version
-from workshop.settings import StartupError, env_number
+from diabetes_model.store import ModelError, live_version_dir, verify_version
+from workshop.settings import StartupError
 
-CHECK_TIMEOUT = ("MODEL_CHECK_TIMEOUT", 10)  # variable de entorno y segundos por defecto
+from .gunicorn_settings import read
+
+CHECK_TIMEOUT = "MODEL_CHECK_TIMEOUT"  # el plazo al recargar (10 s por defecto: serving/gunicorn_settings.py)
 STARTUP_TIMEOUT = 60  # al arrancar aún no hay workers que atender: más margen (una máquina ocupada)
 _held = None
 
@@ -59,7 +61,7 @@ def verify_and_hold():
     no se pudo comprobar a tiempo (entonces se conserva la que ya se guardaba)."""
     global _held
     settings = load_settings()
-    timeout = env_number(*CHECK_TIMEOUT, minimum=1, maximum=600)
+    timeout = read(CHECK_TIMEOUT)
     if _held is None:
         timeout = max(timeout, STARTUP_TIMEOUT)
     _held = within(timeout, verify_live, settings["MODEL_DIR"], settings["MODEL_RUNTIME"])
@@ -84,7 +86,7 @@ def within(timeout, function, *args):
         _abandon(pid)
         raise ModelError(f"La versión publicada no se pudo leer ni comprobar en {timeout} s (¿un disco o una "
                          f"carpeta de red que no responden?): no se sirve. Revísala y vuelve a recargar "
-                         f"(`make reload`); el plazo se cambia con {CHECK_TIMEOUT[0]}.")
+                         f"(`make reload`); el plazo se cambia con {CHECK_TIMEOUT}.")
     os.waitpid(pid, 0)  # ya cerró su extremo: está saliendo
     if not data:
         raise ModelError("La comprobación de la versión publicada terminó sin respuesta: no se sirve.")

@@ -12,14 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from diabetes_model.settings import model_dir
-from diabetes_model.versions import VersionError, existing_version, live_version, verify
+from diabetes_model.store import ModelError, default_model_dir
+from diabetes_model.versions import existing_version, live_version, verify
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.settings import SettingsError, shared_path
 from workshop.spanish import after_colon
 
 
-class NoServerError(VersionError):
+class NoServerError(ModelError):
     """No hay ningún maestro de gunicorn al que avisar."""
 
     exit_code = 3
@@ -29,7 +29,7 @@ def reload(root):
     """Comprueba la versión publicada y, si está bien, envía SIGHUP al maestro de gunicorn."""
     live = live_version(root)
     if live is None:
-        raise VersionError(f"No hay ninguna versión publicada en {root}: publica la de referencia con `make model`.")
+        raise ModelError(f"No hay ninguna versión publicada en {root}: publica la de referencia con `make model`.")
     verify(existing_version(root, live))
     pid, path = server_pid()
     try:
@@ -38,7 +38,7 @@ def reload(root):
         raise NoServerError(f"La API no está en marcha (el PID {pid} de {path} ya no existe): "
                             f"la versión {live} se servirá al arrancarla.") from None
     except PermissionError:
-        raise VersionError(f"No tengo permiso para enviar señales al PID {pid} de {path}: "
+        raise ModelError(f"No tengo permiso para enviar señales al PID {pid} de {path}: "
                            "ejecuta la orden con el usuario que arrancó gunicorn.") from None
     return (f"Enviado SIGHUP al maestro de gunicorn (PID {pid}): los workers nuevos sirven la versión {live} "
             "y los viejos terminan antes lo que tienen en curso.")
@@ -49,7 +49,7 @@ def server_pid():
     try:
         path = shared_path("PIDFILE")
     except SettingsError as error:
-        raise VersionError(str(error)) from None
+        raise ModelError(str(error)) from None
     try:
         pid = int(path.read_text(encoding="utf-8").strip())
     except FileNotFoundError:
@@ -84,10 +84,10 @@ def main(argv=None):
     parser.add_argument("--model-dir", metavar="CARPETA",
                         help="carpeta del modelo (por defecto, MODEL_DIR de workshop.env)")
     args = parser.parse_args(argv)
-    root = Path(args.model_dir) if args.model_dir else model_dir()
+    root = Path(args.model_dir) if args.model_dir else default_model_dir()
     try:
         print(reload(root))
-    except VersionError as error:
+    except ModelError as error:
         print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return error.exit_code
     return 0

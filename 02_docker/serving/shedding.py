@@ -29,13 +29,13 @@ Comprobado con gunicorn 27.0.1 y gevent 26.9.0.
 """
 
 import json
-import os
 import socket
 import struct
 import time
 
 from diabetes_api.observability import SAFE_ID
-from workshop.settings import env_number, shared
+
+from .gunicorn_settings import read
 
 RETRY_AFTER_SECONDS = 1
 BODY = json.dumps({"error": {"code": "overloaded", "message": "La API está ocupada ahora mismo: inténtalo de nuevo "
@@ -60,7 +60,7 @@ def arrived_ago(sock):
 
 def budget_seconds():
     """MAX_LAG_MS (0 = apagado, lo normal en local): la espera máxima antes de descartar."""
-    return env_number("MAX_LAG_MS", 0, minimum=0) / 1000
+    return read("MAX_LAG_MS") / 1000
 
 
 class LoopClock:
@@ -168,5 +168,5 @@ def install(worker):
     else:
         worker.log.warning("MAX_LAG_MS solo se aplica con workers gevent o sync (este: %s).", kind)
         return None
-    worker.wsgi = shedding(worker.wsgi, gauge, budget, os.environ.get("HEALTH_PATH") or shared("HEALTH_PATH"))
+    worker.wsgi = shedding(worker.wsgi, gauge, budget, read("HEALTH_PATH"))
     return gauge

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from diabetes_model.patients import example_patient
 from lightsail import DeployError, ExitCode, aws, keys
 from lightsail.service import describe, images, state_text
-from workshop.patients import example_patient
 from workshop.settings import SettingsError, shared
 from workshop.spanish import number
 
@@ -158,7 +158,7 @@ def http_json(response, what):
 
 def local_version():
     """La versión publicada en MODEL_DIR de este equipo, para compararla con la desplegada."""
-    from workshop.modelfiles import ModelError, live_version_dir, read_card  # aquí: importa numpy; solo smoke
+    from diabetes_model.store import ModelError, live_version_dir, read_card  # aquí: importa numpy; solo smoke
 
     try:
         return read_card(live_version_dir())["version"]
