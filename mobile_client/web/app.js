@@ -203,7 +203,7 @@
 
   function unreachableMessage() {
     return `No se puede conectar con la API en ${state.base}. Comprueba que está en marcha ` +
-      "(en el ordenador del taller: make app, make docker-run o make demo-1) y que la URL de " +
+      "(en el ordenador del taller: make app o make docker-run) y que la URL de " +
       "«Conexión con la API» es correcta.";
   }
 
