@@ -141,7 +141,7 @@ def test_opened_as_a_file_it_uses_the_saved_url_and_explains_an_unreachable_api(
     page.click("#settings-form button[type=submit]")
     page.locator("#alert").wait_for(state="visible")
     message = page.inner_text("#alert")
-    assert f"No se puede conectar con la API en {dead}" in message and "make demo-1" in message
+    assert f"No se puede conectar con la API en {dead}" in message and "make app" in message
     assert page.locator("#patient-form").is_hidden() and page.is_visible("#retry")
     screenshot(page, "app-movil-sin-api.png")
 
