@@ -14,13 +14,15 @@ from workshop.settings import StartupError
 __all__ = ["StartupError", "create_app"]
 
 
-def create_app(config=None, verified=None):
+def create_app(config=None, verified=None, production=True):
     """Crea la aplicación: lee los ajustes, prepara el modelo UNA vez y registra las rutas.
 
     `config` (opcional) sustituye ajustes; las pruebas lo usan, p. ej. {"CACHE_SIZE": 0}.
     `verified` es una versión ya comprobada (diabetes_model.store.VerifiedModel): la que pasa el
     maestro de gunicorn. Sin ella se comprueba aquí la publicada en MODEL_DIR. Si no es fiable
     lanza ModelError con un mensaje en español.
+    `production=False` deja solo el núcleo (sin ids, métricas, clave, límites, OpenAPI ni app web):
+    lo que hay que leer para seguir una predicción (tests/test_01_core_path.py lo mide).
     """
     # Importaciones aquí: `python -m diabetes_api.healthcheck` (cada 2 s en Docker) importa el
     # paquete y no necesita Flask, numpy ni onnxruntime.
@@ -28,10 +30,11 @@ def create_app(config=None, verified=None):
 
     from flask import Flask
 
-    from . import errors, info, limits, metrics, observability, openapi, predict, security, webapp
+    from . import errors, info, predict
     from .model import load_model
     from .settings import load_settings
 
+    # El núcleo: ajustes, modelo, rutas y errores en JSON.
     app = Flask(__name__, static_folder=None)
     app.config.update(load_settings())
     app.config.update(config or {})
@@ -41,16 +44,14 @@ def create_app(config=None, verified=None):
     model = load_model(verified, app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"], app.config["CACHE_SIZE"])
     app.extensions["diabetes_api"] = SimpleNamespace(
         model=model, validator=predict.FeatureValidator(model.card["features"]), openapi=None)
-
-    # Por orden: el id y el log de cada petición, las métricas, la clave y las cabeceras de seguridad, los límites.
-    observability.init_app(app)
-    metrics.init_app(app)
-    security.init_app(app)
-    limits.init_app(app)
     errors.init_app(app)
     info.init_app(app)
-    # Todas las rutas, igual: blueprints con decoradores (la de salud la añade el de info al registrarse).
-    for blueprint in (info.bp, predict.bp, openapi.bp):
-        app.register_blueprint(blueprint)
-    webapp.init_app(app)  # /app/ solo si WEB_DIR nombra una carpeta
+    app.register_blueprint(info.bp)  # la salud la añade este blueprint al registrarse
+    app.register_blueprint(predict.bp)
+
+    # La capa de producción, en una llamada y en el orden que explica production.py.
+    if production:
+        from . import production as layer
+
+        layer.init_app(app)
     return app

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import metrics
 from .errors import ApiError
+from .protection import not_rate_limited, requires_key
 from .webapp import has_web_app  # el índice enlaza /app/ (y openapi.py lo importa de aquí)
 
 bp = Blueprint("info", __name__)
@@ -30,6 +31,7 @@ def _service():
     return current_app.extensions["diabetes_api"]
 
 
+@not_rate_limited
 def health():
     """200 con la versión que se sirve (si no hubiera modelo, la app ni siquiera arranca).
 
@@ -58,16 +60,19 @@ def public_view(card, onnx):
 
 
 @bp.get("/v1/model")
+@not_rate_limited
 def public_model():
     return jsonify(_service().public_view)
 
 
 @bp.get("/v1/model/card")
+@requires_key
 def model_card():
     return jsonify(_service().model.card)
 
 
 @bp.get("/v1/model.onnx")
+@requires_key
 def model_onnx():
     service = _service()
     if service.onnx is None:
@@ -80,6 +85,7 @@ def model_onnx():
 
 
 @bp.get("/")
+@not_rate_limited
 def index():
     model = _service().model
     links = {"health": current_app.config["HEALTH_PATH"], "model": "/v1/model", "predict": "/v1/predict",
@@ -106,7 +112,7 @@ def onnx_bytes(model):
 @bp.record_once
 def register_health(state):
     """La ruta de salud sale de workshop.env (HEALTH_PATH), así que no puede ir en un decorador: se
-    añade al registrar este blueprint. Su nombre es «health», sin prefijo (limits.EXEMPT lo usa)."""
+    añade al registrar este blueprint. Su nombre es «health», sin prefijo."""
     state.app.add_url_rule(state.app.config["HEALTH_PATH"], "health", health, methods=["GET"])
 
 

@@ -32,10 +32,9 @@ from limits.storage import MemoryStorage
 from workshop.spanish import number
 
 from .errors import ApiError
+from .protection import marked
 from .security import bearer_token, key_matches
 
-# Rutas que nunca cuentan para el límite: la salud (Docker, el balanceador), el contrato y la app.
-EXEMPT = {"health", "openapi.openapi", "info.index", "info.public_model"}
 RETRY_AFTER_SECONDS = 1
 COST_BYTES = 16 * 1024  # un cuerpo grande cuenta una petición por cada 16 KiB
 LIMIT_TEXT = re.compile(r"\s*(\d+)\s*(/|per\s)\s*(.+)")
@@ -145,5 +144,6 @@ def init_app(app):
                           storage_uri="bounded-memory://" if bounded else storage,
                           storage_options={"max_keys": app.config["RATE_LIMIT_MAX_KEYS"]} if bounded else {},
                           headers_enabled=True, swallow_errors=True, key_prefix="diabetes-api")
-        limiter.request_filter(lambda: request.endpoint in EXEMPT or request.blueprint == "web")
+        # Las rutas con @not_rate_limited (la salud, el contrato, el índice, la vista pública) y la app no cuentan.
+        limiter.request_filter(lambda: marked(request.endpoint, "not_rate_limited") or request.blueprint == "web")
         app.extensions["limiter"] = limiter

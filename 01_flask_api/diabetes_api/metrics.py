@@ -36,6 +36,7 @@ from prometheus_client import (
 )
 
 from . import metrics_files
+from .protection import requires_key
 
 log = logging.getLogger("diabetes_api.metrics")
 
@@ -80,7 +81,7 @@ def _safely(write, *args):
 
 
 def record_predictions(results, hits, version):
-    """Lo llama la ruta de predicción: cada resultado por clase, y si salió de la caché."""
+    """Cada resultado por clase, y si salió de la caché (lo que la ruta de predicción dejó en `g.predictions`)."""
     _safely(_count_predictions, results, hits, version)
 
 
@@ -100,6 +101,9 @@ def _start():
 
 def _finish(response):
     _safely(_count_response, response)
+    predictions = g.pop("predictions", None)  # (resultados, aciertos de caché, versión): los deja predict.py
+    if predictions is not None:
+        record_predictions(*predictions)
     return response
 
 
@@ -114,6 +118,7 @@ def _count_response(response):
         REJECTED.labels(str(response.status_code)).inc()
 
 
+@requires_key
 def metrics():
     """GET /metrics: el texto que lee Prometheus (de todos los workers, con gunicorn)."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -7,6 +7,7 @@ openapi-spec-validator y comprueban que lista todas las rutas de la aplicación.
 from flask import Blueprint, current_app, jsonify
 
 from .info import has_web_app
+from .protection import not_rate_limited
 
 bp = Blueprint("openapi", __name__)
 
@@ -164,6 +165,7 @@ def build_spec(card, config, web=False):
 
 
 @bp.get("/openapi.json")
+@not_rate_limited
 def openapi_document():
     service = current_app.extensions["diabetes_api"]
     if service.openapi is None:

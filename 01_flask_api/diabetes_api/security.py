@@ -1,6 +1,7 @@
 """La API en una URL pública: clave (API_KEY), cabeceras de seguridad, CORS y proxies de confianza.
 
-- API_KEY (una o varias claves separadas por comas): con ella, las rutas de PROTECTED piden
+- API_KEY (una o varias claves separadas por comas): con ella, las rutas marcadas con
+  `@requires_key` (protection.py: /v1/predict, /v1/model/card, /v1/model.onnx, /metrics) piden
   `Authorization: Bearer <clave>`; sin ella o con otra, 401 en español con `WWW-Authenticate`.
   Se compara en tiempo constante (hmac.compare_digest) con todas las claves, y nunca se escribe
   en el log. Varias claves a la vez permiten rotarlas sin cortar a nadie. Vacía: sin clave (local).
@@ -23,10 +24,8 @@ from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .errors import ApiError
+from .protection import marked
 
-# Las rutas (endpoints de Flask) que piden la clave. La salud, la vista pública del modelo,
-# /openapi.json y /app/ quedan abiertas: la app las necesita para dibujar el formulario.
-PROTECTED = {"predict.predict", "info.model_card", "info.model_onnx", "metrics"}
 # Orígenes por defecto: cualquier puerto de localhost y de 127.0.0.1, comparados enteros (\Z).
 LOCAL_ORIGINS = [re.compile(r"http://localhost(:[0-9]{1,5})?\Z"), re.compile(r"http://127\.0\.0\.1(:[0-9]{1,5})?\Z")]
 FILE_ORIGIN = "null"  # el de una página abierta como archivo (file://) o un iframe aislado
@@ -79,7 +78,7 @@ def key_matches(token, keys):
 def require_key():
     """Antes de cada petición a una ruta protegida: 401 si falta la clave o no es válida."""
     keys = current_app.config["API_KEYS"]
-    if request.endpoint not in PROTECTED or is_preflight(current_app.extensions["cors_origins"]):
+    if not marked(request.endpoint, "requires_key") or is_preflight(current_app.extensions["cors_origins"]):
         return  # el navegador nunca manda la clave en la consulta previa: sin esto, CORS con clave no funciona
     if not key_matches(bearer_token(), keys):
         raise ApiError(401, "unauthorized", "Falta la clave de la API o no es válida: envíala en la cabecera "
