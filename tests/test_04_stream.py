@@ -80,6 +80,13 @@ def test_killing_a_consumer_mid_burst_loses_nothing_and_duplicates_nothing(redis
     first = workers("A", "--cost-ms", "3", "--count", "25", "--claim-idle-ms", "800")
     ids = publish_patients(broker, card, 1500)
     wait_until(lambda: broker.status()["results"] >= 200, 60, "el consumidor A no avanzó")
+
+    def pending_of_a():
+        return next((c["pending"] for c in broker.status()["consumers"] if c["name"] == "A"), 0)
+
+    # Entre dos lecturas, A confirma lo último y por un instante no tiene nada pendiente: se le mata
+    # cuando tiene al menos 5 eventos leídos sin confirmar (≥ 15 ms de trabajo por delante).
+    wait_until(lambda: pending_of_a() >= 5, 30, "A no llegó a tener eventos leídos sin confirmar")
     first.send_signal(signal.SIGKILL)  # muere a mitad de la ráfaga, con eventos leídos y sin confirmar
     first.wait(10)
     abandoned = next(c["pending"] for c in broker.status()["consumers"] if c["name"] == "A")
