@@ -5,6 +5,7 @@
 Cada etapa solo puede usar las anteriores y `workshop/`, que no es una etapa y no importa ninguna:
 
     workshop/  <  00_intro  <  01_flask_api  <  02_docker  <  03_lightsail = 04_esquemas = mobile_client
+               <  05_mantenimiento
 
 Las tres últimas son hermanas: ninguna importa otra. Qué paquete vive en qué carpeta lo dice
 pyproject.toml ([tool.setuptools.package-dir]). `tools/` (las órdenes de mantenimiento: `make
@@ -24,7 +25,7 @@ HOME = "workshop"
 TOOLS = "tools"  # no es una etapa ni un paquete instalado: se importa como `tools.<orden>` desde la raíz
 # Nivel de cada carpeta: una carpeta solo puede importar las de nivel menor.
 LEVELS = {HOME: -1, "00_intro": 0, "01_flask_api": 1, "02_docker": 2,
-          "03_lightsail": 3, "04_esquemas": 3, "mobile_client": 3, TOOLS: 4}
+          "03_lightsail": 3, "04_esquemas": 3, "mobile_client": 3, "05_mantenimiento": 4, TOOLS: 5}
 NAMES = {HOME: "común", "mobile_client": "app", TOOLS: "órdenes"}  # las demás: «etapa NN»
 
 
