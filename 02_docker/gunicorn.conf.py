@@ -14,7 +14,7 @@ import os
 import sys
 
 from serving import fair_accept, gunicorn_settings, http_errors, master, metrics_folder
-from workshop.settings import SettingsError, StartupError, root
+from workshop.environment import SettingsError, StartupError, root
 
 # Los errores que gunicorn responde por sí mismo (petición mal formada, cabeceras enormes), en el JSON de
 # la API y en español. Aquí, en el maestro: los workers lo heredan al nacer por fork.

@@ -30,8 +30,8 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from diabetes_model.store import ModelError
+from workshop.environment import env_number, root
 from workshop.secrets import mask_text, mask_url
-from workshop.settings import env_number, root
 from workshop.spanish import number
 
 from .common import SchemesError, event_cost, live_model, live_version, row_from_patient

@@ -13,8 +13,8 @@ import time
 
 from diabetes_api.model import load_model
 from diabetes_model.store import live_version_dir
+from workshop.environment import StartupError, env_number
 from workshop.processes import ProcessError
-from workshop.settings import StartupError, env_number
 from workshop.stages import packages
 
 

@@ -35,8 +35,8 @@ import requests
 from diabetes_model.patients import random_patients
 from serving.launch import running_api
 from workshop import processes
+from workshop.environment import env_number, root
 from workshop.secrets import mask_url
-from workshop.settings import env_number, root
 from workshop.spanish import duration, number
 
 from . import batch, report, servers, stream

@@ -35,7 +35,7 @@ from mobile_client.client_patients import (
     read_patients,
 )
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.settings import SettingsError, shared
+from workshop.environment import SettingsError, shared
 from workshop.spanish import number
 
 HERE = Path(__file__).resolve().parent

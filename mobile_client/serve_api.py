@@ -4,7 +4,7 @@
     python mobile_client/serve_api.py --keep --app-url          # sirve hasta Ctrl+C
     python mobile_client/serve_api.py --start-with "make docker-run" --stop-with "make docker-stop" -- …
 
-Puerto, ruta de salud y archivo del PID salen de `workshop.settings` (variables PORT,
+Puerto, ruta de salud y archivo del PID salen de `workshop.environment` (variables PORT,
 HEALTH_PATH y PIDFILE, o workshop.env). Si la API ya responde en http://127.0.0.1:<PORT>, se usa
 tal cual y no se para al final. Si no, gunicorn arranca con `--pid <PIDFILE>`, el archivo en el que
 `make reload` busca su maestro, y con WEB_DIR=mobile_client/web: la API sirve la app web en /app/.
@@ -33,8 +33,8 @@ except ModuleNotFoundError:
 
 from serving.launch import STOP_TIMEOUT, start_api, stop_api, wait_api
 from workshop.argparse_es import SpanishArgumentParser
+from workshop.environment import SettingsError, shared, shared_path
 from workshop.processes import LOCALHOST, ProcessError, http_ok, port_in_use, stop
-from workshop.settings import SettingsError, shared, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_DIR = ROOT / "mobile_client" / "web"  # la app web que sirve la API en /app/

@@ -26,8 +26,8 @@ from dotenv import dotenv_values
 from serving.launch import GUNICORN_CONF, running_api  # noqa: F401 (GUNICORN_CONF: las pruebas lo importan de aquí)
 from serving.launch import command as gunicorn_command  # noqa: F401 (la orden de gunicorn del lanzador)
 from serving.launch import wait_api as wait_healthy  # noqa: F401 (espera a HEALTH_PATH; con el log si muere)
+from workshop.environment import root
 from workshop.processes import free_port, stop, wait_until  # noqa: F401 (el único wait_until, el de workshop)
-from workshop.settings import root
 from workshop.spanish import number
 
 ROOT = root()

@@ -46,9 +46,9 @@ from diabetes_model.patients import random_patients
 from diabetes_model.store import live_version_dir, verify_version
 from serving.launch import running_api
 from workshop import processes
+from workshop.environment import shared_path
 from workshop.paths import root
 from workshop.processes import LOCALHOST, wait_until
-from workshop.settings import shared_path
 from workshop.spanish import number, scientific
 
 ROOT = root()

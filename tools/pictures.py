@@ -33,8 +33,8 @@ from PIL import Image
 from serving.launch import running_api
 from tools import parity
 from tools.parity import CHROMIUM, CHROMIUM_ARGS, ROOT
+from workshop.environment import shared, shared_path
 from workshop.processes import log_tail, port_in_use, start, stop
-from workshop.settings import shared, shared_path
 from workshop.spanish import number
 
 IMG = ROOT / "docs" / "img"

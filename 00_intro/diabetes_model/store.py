@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workshop.settings import StartupError, shared_path
+from workshop.environment import StartupError, shared_path
 
 from .engines import ENGINES
 from .patients import example_row

@@ -9,7 +9,7 @@ Bajo gunicorn, el maestro (etapa 02) comprueba la versión del modelo y se la pa
 como `verified`: esta etapa no sabe nada de gunicorn.
 """
 
-from workshop.settings import StartupError
+from workshop.environment import StartupError
 
 __all__ = ["StartupError", "create_app"]
 
@@ -30,7 +30,7 @@ def create_app(config=None, verified=None, production=True):
 
     from flask import Flask
 
-    from . import errors, info, predict
+    from . import errors, health_and_model, predict
     from .model import load_model
     from .settings import load_settings
 
@@ -45,8 +45,8 @@ def create_app(config=None, verified=None, production=True):
     app.extensions["diabetes_api"] = SimpleNamespace(
         model=model, validator=predict.FeatureValidator(model.card["features"]), openapi=None)
     errors.init_app(app)
-    info.init_app(app)
-    app.register_blueprint(info.bp)  # la salud la añade este blueprint al registrarse
+    health_and_model.init_app(app)
+    app.register_blueprint(health_and_model.bp)  # la salud la añade este blueprint al registrarse
     app.register_blueprint(predict.bp)
 
     # La capa de producción, en una llamada y en el orden que explica production.py.

@@ -12,9 +12,9 @@ import sys
 
 from diabetes_model.patients import example_patient
 from workshop.argparse_es import SpanishArgumentParser
+from workshop.environment import StartupError, shared
 from workshop.processes import LOCALHOST as HOST
 from workshop.processes import port_in_use
-from workshop.settings import StartupError, shared
 
 from . import create_app
 

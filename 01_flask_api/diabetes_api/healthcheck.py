@@ -7,8 +7,8 @@ HEALTH_PATH igual que el resto de la API (entorno o workshop.env).
 
 import sys
 
+from workshop.environment import SettingsError, shared
 from workshop.processes import http_ok
-from workshop.settings import SettingsError, shared
 
 TIMEOUT_SECONDS = 3
 

@@ -6,7 +6,7 @@ openapi-spec-validator y comprueban que lista todas las rutas de la aplicación.
 
 from flask import Blueprint, current_app, jsonify
 
-from .info import has_web_app
+from .health_and_model import has_web_app
 from .protection import not_rate_limited
 
 bp = Blueprint("openapi", __name__)

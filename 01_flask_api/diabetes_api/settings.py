@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from workshop.settings import SettingsError, StartupError, parse_number, shared, shared_path
+from workshop.environment import SettingsError, StartupError, parse_number, shared, shared_path
 
 __all__ = ["RUNTIMES", "SETTINGS", "Setting", "SettingsError", "StartupError", "flag", "load_settings", "read"]
 

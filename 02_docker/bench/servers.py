@@ -18,8 +18,8 @@ import psutil
 from serving.gunicorn_settings import tuning_names
 from serving.launch import GUNICORN_CONF, running_api
 from serving.launch import command as gunicorn_command
+from workshop.environment import root, shared
 from workshop.processes import free_port, http_ok
-from workshop.settings import root, shared
 
 ROOT = root()
 HEALTH_PATH = shared("HEALTH_PATH")

@@ -13,8 +13,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from workshop.environment import shared
 from workshop.processes import LOCALHOST, free_port, start, stop, wait_healthy, wait_until
-from workshop.settings import shared
 
 GUNICORN_CONF = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
 START_TIMEOUT = 60.0  # segundos para responder HEALTH_PATH (cargar el modelo en cada worker)

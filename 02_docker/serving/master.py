@@ -25,7 +25,7 @@ import time
 
 from diabetes_api.settings import load_settings
 from diabetes_model.store import ModelError, live_version_dir, verify_version
-from workshop.settings import StartupError
+from workshop.environment import StartupError
 
 from .gunicorn_settings import read
 

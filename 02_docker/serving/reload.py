@@ -15,7 +15,7 @@ from pathlib import Path
 from diabetes_model.store import ModelError, default_model_dir
 from diabetes_model.versions import existing_version, live_version, verify
 from workshop.argparse_es import SpanishArgumentParser
-from workshop.settings import SettingsError, shared_path
+from workshop.environment import SettingsError, shared_path
 from workshop.spanish import after_colon
 
 

@@ -9,7 +9,7 @@ import requests
 from diabetes_model.patients import example_patient
 from lightsail import DeployError, ExitCode, aws, keys
 from lightsail.service import describe, images, state_text
-from workshop.settings import SettingsError, shared
+from workshop.environment import SettingsError, shared
 from workshop.spanish import number
 
 HTTP_TIMEOUT, HEALTH_ATTEMPTS, HEALTH_RETRY_SECONDS = 15, 6, 10  # tras desplegar, el DNS tarda un poco

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import botocore.session
 
 from lightsail import DeployError, ExitCode
-from workshop.settings import shared
+from workshop.environment import shared
 
 STAGE_DIR = Path(__file__).resolve().parents[1]
 DEPLOYMENT_FILE = STAGE_DIR / "deployment.json"

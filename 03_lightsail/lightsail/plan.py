@@ -9,7 +9,7 @@ import json
 from lightsail import aws, keys
 from lightsail.releases import PLATFORM, PUBLIC
 from lightsail.service import BILLING_WARNING, cost_line
-from workshop.settings import shared
+from workshop.environment import shared
 from workshop.spanish import number
 
 WIDE = 90  # unos parámetros más largos que esto se escriben con una clave por línea

@@ -10,7 +10,7 @@ from datetime import UTC
 from lightsail import DeployError, ExitCode, keys
 from lightsail.checks import logs
 from lightsail.service import describe, images, poll_until
-from workshop.settings import shared
+from workshop.environment import shared
 
 DOCKER_TIMEOUT = 30 * 60  # subir una imagen por una conexión lenta puede tardar
 PLATFORM = "linux/amd64"  # Lightsail no ejecuta arm64: «exec format error»

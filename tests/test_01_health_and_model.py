@@ -1,4 +1,4 @@
-"""diabetes_api.info: salud, ficha, métricas (contadores de cada app, exactos), índice y la app web en /app/."""
+"""diabetes_api.health_and_model: salud, ficha, métricas (contadores de cada app), índice y la app web en /app/."""
 
 import hashlib
 import json
