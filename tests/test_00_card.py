@@ -21,7 +21,7 @@ VERSION_FILES = {"model.json", "model.onnx", "model.joblib", "metrics.json"}
 
 def test_card_has_every_section(card, model_dir):
     assert REQUIRED <= set(card)
-    assert card["card_schema_version"] == 2
+    assert card["card_schema_version"] == 3
     assert card["version"] == model_dir.name
     assert {path.name for path in model_dir.iterdir()} == VERSION_FILES
     assert {"python", "scikit_learn", "numpy", "joblib", "skl2onnx", "onnx"} <= set(card["environment"])

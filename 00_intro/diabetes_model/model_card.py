@@ -10,7 +10,9 @@ from importlib.metadata import version as installed_version
 
 from diabetes_model.features import CLASSES, FEATURES
 
-CARD_SCHEMA_VERSION = 2
+# 3: añade "reference" (la referencia de los datos del entrenamiento, diabetes_model.reference). Una ficha
+# 2, sin "reference", se sigue cargando y sirviendo: solo no se cuentan sus métricas de deriva.
+CARD_SCHEMA_VERSION = 3
 # Librerías que escriben o comprueban los artefactos: si cambia alguna, cambia la versión del modelo
 # (la API se niega a servir un joblib o un ONNX con una versión distinta de la de la ficha).
 LIBRARIES = ("numpy", "scikit-learn", "joblib", "skl2onnx", "onnx", "onnxruntime")
@@ -37,11 +39,12 @@ def model_version(*, data_sha256, code_sha256, seed, opset):
 
 
 def build_card(*, version, estimator_name, estimator, seed, data_path, data_rows, data_sha256, code_sha256,
-               cv_results, test_metrics, folder, opset, parity, threshold, cv_folds):
+               cv_results, test_metrics, folder, opset, parity, threshold, cv_folds, reference=None):
     """Reúne en un diccionario todo lo que las demás etapas necesitan saber del modelo.
 
     `folder` es la carpeta donde ya están `model.joblib` y `model.onnx` (se calcula su sha256);
-    `threshold` y `cv_folds` son las constantes del entrenamiento (`train.THRESHOLD`, `train.CV_FOLDS`).
+    `threshold` y `cv_folds` son las constantes del entrenamiento (`train.THRESHOLD`, `train.CV_FOLDS`);
+    `reference`, lo que da `reference.build_reference` con las filas del entrenamiento (None: sin referencia).
     """
     libraries = library_versions()
     params = {key: value for key, value in estimator.get_params().items() if _is_plain(value)}
@@ -83,6 +86,7 @@ def build_card(*, version, estimator_name, estimator, seed, data_path, data_rows
         "threshold": threshold,
         "classes": CLASSES,
         "features": FEATURES,
+        **({"reference": reference} if reference is not None else {}),
     }
 
 

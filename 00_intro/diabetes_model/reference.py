@@ -7,6 +7,7 @@ en qué tramo cae cada valor que recibe (etapa 01, métricas) y la etapa 05 comp
 distribuciones con el PSI (índice de estabilidad de la población). Lo mismo para el riesgo predicho.
 
 Estas funciones son la ÚNICA definición de los tramos: las usan el entrenamiento, la API y la etapa 05.
+`build_reference` (al final) es lo que escribe el entrenamiento en la ficha (`card["reference"]`).
 """
 
 import bisect
@@ -44,3 +45,64 @@ def psi(expected, observed):
         e, o = max(e / total_e, EPSILON), max(o / total_o, EPSILON)
         value += (o - e) * math.log(o / e)
     return value
+
+
+# --- La referencia que escribe el entrenamiento (card["reference"]) ---
+
+SOURCE = "datos de entrenamiento"
+RISK = "riesgo"  # el nombre del reparto del riesgo predicho en las métricas (feature="riesgo")
+QUANTILES = {"p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
+DECILES = [index / 10 for index in range(1, 10)]
+DECIMALS = 4  # los cortes se redondean ANTES de contar: la ficha y la API usan exactamente los mismos
+SHARE_DECIMALS = 6
+
+
+def shares(edges, values, zero_bin=False):
+    """La parte de `values` que cae en cada tramo, en el orden de bin_labels(edges, zero_bin)."""
+    labels = bin_labels(edges, zero_bin)
+    counts = dict.fromkeys(labels, 0)
+    for value in values:
+        counts[bin_of(edges, float(value), zero_bin)] += 1
+    total = max(len(values), 1)
+    return [round(counts[label] / total, SHARE_DECIMALS) for label in labels]
+
+
+def distribution(values, zero_bin=False):
+    """Cuantiles, cortes (deciles únicos) y partes por tramo de una columna de valores.
+
+    Con `zero_bin`, los cuantiles y los cortes son de los valores medidos (los distintos de 0);
+    las partes cubren todas las filas (los 0 en el tramo «cero»).
+    """
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    measured = values[values != 0] if zero_bin else values
+    if measured.size == 0:
+        raise ValueError("No hay valores medidos para calcular la referencia.")
+    edges = sorted({round(float(cut), DECIMALS) for cut in np.quantile(measured, DECILES)})
+    return {
+        "quantiles": {key: round(float(np.quantile(measured, q)), DECIMALS) for key, q in QUANTILES.items()},
+        "edges": edges,
+        "shares": shares(edges, values, zero_bin),
+    }
+
+
+def build_reference(X_train, proba_train, features, threshold=0.5):
+    """card["reference"]: cómo eran las filas del entrenamiento y el riesgo que el modelo les da.
+
+    `X_train`: matriz [filas, variables] en el orden de `features` (la lista de la ficha);
+    `proba_train`: la probabilidad de la clase positiva que da el modelo servido a esas filas.
+    """
+    import numpy as np
+
+    X_train, proba_train = np.asarray(X_train, dtype=float), np.asarray(proba_train, dtype=float)
+    result = {"source": SOURCE, "rows": int(len(X_train)), "features": {}}
+    for column, feature in enumerate(features):
+        zero_bin = bool(feature["zero_means_missing"])
+        values = X_train[:, column]
+        result["features"][feature["name"]] = {
+            "zero_share": round(float(np.mean(values == 0)), SHARE_DECIMALS), "zero_bin": zero_bin,
+            **distribution(values, zero_bin)}
+    result["risk"] = {**distribution(proba_train),
+                      "positive_share": round(float(np.mean(proba_train >= threshold)), SHARE_DECIMALS)}
+    return result

@@ -33,6 +33,7 @@ from diabetes_model import versions
 from diabetes_model.features import FEATURE_NAMES, FEATURES, MISSING_AS_ZERO, TARGET
 from diabetes_model.model_card import build_card, file_sha256, model_version, read_json, write_json
 from diabetes_model.paths import DATA_PATH, PACKAGE_DIR
+from diabetes_model.reference import build_reference
 from diabetes_model.store import KEEP_VERSIONS, ModelError, default_model_dir
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.spanish import after_colon, number, scientific
@@ -194,10 +195,16 @@ def check_parity(pipeline, onnx_bytes, rows):
     return parity
 
 
+def training_reference(pipeline, X_train):
+    """La referencia de la ficha: las filas del entrenamiento y el riesgo que les da el modelo servido."""
+    positive = list(pipeline.classes_).index(1)
+    return build_reference(X_train, pipeline.predict_proba(X_train)[:, positive], FEATURES, THRESHOLD)
+
+
 def code_sha256():
     """Huella del código que define el modelo: si cambia, cambia la versión."""
     digest = hashlib.sha256()
-    for name in ("train.py", "features.py", "model_card.py"):
+    for name in ("train.py", "features.py", "model_card.py", "reference.py"):
         digest.update((PACKAGE_DIR / name).read_bytes())
     return digest.hexdigest()
 
@@ -276,8 +283,8 @@ def _fit_and_write(X, y, seed, version, output_dir, data_path, data_sha256, star
         card = build_card(version=version, estimator_name=best, estimator=final.named_steps["modelo"], seed=seed,
                           data_path=data_path, data_rows=len(y), data_sha256=data_sha256,
                           code_sha256=code_sha256(), cv_results=cv_results, test_metrics=test_metrics,
-                          folder=folder, opset=opset, parity=parity,
-                          threshold=THRESHOLD, cv_folds=CV_FOLDS)
+                          folder=folder, opset=opset, parity=parity, threshold=THRESHOLD, cv_folds=CV_FOLDS,
+                          reference=training_reference(final, X_train))
         write_json(card, folder / "model.json")
         write_json({"version": version, "created_at": card["created_at"],
                     "training_seconds": round(time.perf_counter() - started, 2),
