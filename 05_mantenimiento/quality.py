@@ -146,7 +146,7 @@ def write_record(result, command, path=RECORD):
                "brier": round(data["brier"], 4)}
     payload = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-                           "system": platform.platform(), "python": platform.python_version()},
+                           "os": platform.platform(), "python": platform.python_version()},
                "command": command, "model_version": version, "figures": figures,
                "calibration": data["calibration"],
                "nota": "Conjunto de prueba de train.py (semilla 42) puntuado por el lote de la etapa 04 con la "
