@@ -1,16 +1,22 @@
-"""`make web`: instala el modo sin conexión de la app web (onnxruntime-web) en web/vendor/.
+"""`make web`: instala el modo sin conexión de la app web (onnxruntime-web) y la página /docs (Swagger UI).
 
-Necesita Node 18 o posterior. Ejecuta `npm ci` en mobile_client/ (la versión exacta de
-onnxruntime-web está fijada en package.json y package-lock.json) y copia a `web/vendor/` SOLO los
-tres archivos que carga la app: la API de JavaScript (`ort.wasm.min.js`), su cargador
-(`ort-wasm-simd-threaded.mjs`) y el motor WebAssembly (`ort-wasm-simd-threaded.wasm`), con
-`vendor.json` (la versión, los tamaños y los sha256). Después, junto a cada archivo de texto o
-WebAssembly de web/ de 10 KB o más (el motor, app.js…), escribe su versión comprimida (`.gz`,
-gzip -9, siempre los mismos bytes: workshop.precompress) para que la API la envíe tal cual a los
-navegadores, y borra los `.gz` que ya no corresponden a ningún archivo.
+Necesita Node 18 o posterior. Ejecuta `npm ci` en mobile_client/ (las versiones exactas de
+onnxruntime-web y swagger-ui-dist están fijadas en package.json y package-lock.json) y copia SOLO lo
+que se carga:
+
+- a `web/vendor/`, los tres archivos de la app: la API de JavaScript (`ort.wasm.min.js`), su cargador
+  (`ort-wasm-simd-threaded.mjs`) y el motor WebAssembly (`ort-wasm-simd-threaded.wasm`);
+- a `01_flask_api/diabetes_api/docs_files/vendor/`, los de la página /docs de la API: Swagger UI
+  (`swagger-ui-bundle.js`, `swagger-ui.css`) y sus licencias (Apache-2.0: LICENSE y NOTICE).
+
+Cada carpeta lleva su `vendor.json` (el paquete, la versión, los tamaños y los sha256). Después, junto
+a cada archivo de texto o WebAssembly de 10 KB o más (el motor, app.js, Swagger UI…), escribe su versión
+comprimida (`.gz`, gzip -9, siempre los mismos bytes: workshop.precompress) para que la API la envíe
+tal cual a los navegadores, y borra los `.gz` que ya no corresponden a ningún archivo.
 
 Sin Node (o con uno anterior a 18) lo dice en una frase, comprime la app igual y termina con 0: la
-app sigue funcionando con conexión y avisa de que el modo sin conexión no está instalado.
+app sigue funcionando con conexión (avisa de que el modo sin conexión no está instalado) y /docs
+responde que falta `make web`.
 
     python -m mobile_client.web_build            # o: python mobile_client/web_build.py
     python -m mobile_client.web_build --icons    # vuelve a dibujar los PNG de los iconos (Chromium)
@@ -25,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from workshop.argparse_es import SpanishArgumentParser
@@ -32,13 +39,35 @@ from workshop.precompress import precompress_tree
 
 HERE = Path(__file__).resolve().parent
 WEB = HERE / "web"
-VENDOR = WEB / "vendor"
-PACKAGE = "onnxruntime-web"
-DIST = HERE / "node_modules" / PACKAGE / "dist"
-# Lo que carga la app (comprobado en dist/ de la versión fijada): nada más.
-FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+DOCS = HERE.parent / "01_flask_api" / "diabetes_api" / "docs_files"  # la página /docs de la API (etapa 01)
 MIN_NODE = 18
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """Un paquete de npm y lo que se copia de él: de `dist` (en node_modules/<package>/) a `target`."""
+
+    package: str
+    dist: str
+    files: tuple
+    target: Path
+    root: Path  # la carpeta que se sirve (y se comprime)
+    purpose: str
+
+
+# Lo que carga cada página (comprobado en la versión fijada): nada más.
+VENDORS = (
+    Vendor("onnxruntime-web", "dist", ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
+           WEB / "vendor", WEB, "Modo sin conexión instalado en mobile_client/web/vendor/"),
+    Vendor("swagger-ui-dist", "", ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-bundle.js.LICENSE.txt",
+                                   "LICENSE", "NOTICE"),
+           DOCS / "vendor", DOCS, "Página /docs de la API instalada en 01_flask_api/diabetes_api/docs_files/vendor/"),
+)
+ONNX = VENDORS[0]
+# Nombres de antes (las pruebas y las herramientas los leen).
+VENDOR, PACKAGE, FILES = ONNX.target, ONNX.package, ONNX.files
+DIST = HERE / "node_modules" / ONNX.package / ONNX.dist
 
 
 class BuildError(Exception):
@@ -65,58 +94,63 @@ def node_major():
     return int(match.group(1)) if match else None
 
 
-def pinned_version():
+def pinned_version(package):
     dependencies = json.loads((HERE / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    version = dependencies[PACKAGE]
+    version = dependencies[package]
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
-        raise BuildError(f"package.json debe fijar {PACKAGE} a una versión exacta (tiene «{version}»).")
+        raise BuildError(f"package.json debe fijar {package} a una versión exacta (tiene «{version}»).")
     return version
 
 
-def installed_version():
-    package_json = DIST.parent / "package.json"
+def installed_version(package):
+    package_json = HERE / "node_modules" / package / "package.json"
     if not package_json.exists():
         return None
     return json.loads(package_json.read_text(encoding="utf-8")).get("version")
 
 
-def npm_ci(version):
-    """`npm ci` (sin scripts de instalación) si node_modules no tiene ya la versión fijada."""
-    if installed_version() == version:
+def npm_ci(versions):
+    """`npm ci` (sin scripts de instalación) si node_modules no tiene ya las versiones fijadas."""
+    if all(installed_version(package) == version for package, version in versions.items()):
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise BuildError("Falta npm (viene con Node): instálalo para preparar el modo sin conexión.")
+        raise BuildError("Falta npm (viene con Node): instálalo para preparar el modo sin conexión y /docs.")
     command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
     result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
         raise BuildError(f"npm ci falló en mobile_client/ (código {result.returncode}): {detail[0]}")
-    if installed_version() != version:
-        raise BuildError(f"npm ci no instaló {PACKAGE} {version} (¿package-lock.json desactualizado?).")
+    for package, version in versions.items():
+        if installed_version(package) != version:
+            raise BuildError(f"npm ci no instaló {package} {version} (¿package-lock.json desactualizado?).")
 
 
-def copy_vendor(version):
-    """Copia los archivos que carga la app y vendor.json; borra lo que sobre en vendor/ (salvo los .gz)."""
-    VENDOR.mkdir(exist_ok=True)
-    wanted = {"vendor.json", *FILES, *(f"{name}.gz" for name in FILES)}
-    for old in VENDOR.iterdir():
+def copy_vendor(vendor, version):
+    """Copia los archivos de `vendor` y su vendor.json; borra lo que sobre en su carpeta (salvo los .gz)."""
+    vendor.target.mkdir(parents=True, exist_ok=True)
+    wanted = {"vendor.json", *vendor.files, *(f"{name}.gz" for name in vendor.files)}
+    for old in vendor.target.iterdir():
         if old.name not in wanted:
             shutil.rmtree(old) if old.is_dir() else old.unlink()
     files = {}
-    for name in FILES:
-        source = DIST / name
+    dist = HERE / "node_modules" / vendor.package / vendor.dist
+    for name in vendor.files:
+        source = dist / name
         if not source.exists():
-            raise BuildError(f"{PACKAGE} {version} no trae dist/{name}: revisa la lista FILES de web_build.py.")
+            raise BuildError(f"{vendor.package} {version} no trae {vendor.dist or '.'}/{name}: revisa VENDORS "
+                             "en web_build.py.")
         data = source.read_bytes()
-        if not (VENDOR / name).is_file() or (VENDOR / name).read_bytes() != data:
-            (VENDOR / name).write_bytes(data)  # sin cambios, la misma fecha: la API no vuelve a leerlo
+        target = vendor.target / name
+        if not target.is_file() or target.read_bytes() != data:
+            target.write_bytes(data)  # sin cambios, la misma fecha: la API no vuelve a leerlo
         files[name] = {"size": len(data), "gzip_size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    packed = precompress_tree(WEB)
+    packed = precompress_tree(vendor.root)
+    folder = vendor.target.relative_to(vendor.root).as_posix()
     for name, info in files.items():
-        info["gzip_size"] = packed.get(f"vendor/{name}", (0, info["size"]))[1]
-    manifest = {"package": PACKAGE, "version": version, "files": files}
-    (VENDOR / "vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        info["gzip_size"] = packed.get(f"{folder}/{name}", (0, info["size"]))[1]
+    manifest = {"package": vendor.package, "version": version, "files": files}
+    (vendor.target / "vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return files
 
 
@@ -124,17 +158,22 @@ def build():
     major = node_major()
     if major is None or major < MIN_NODE:
         found = "no está instalado" if major is None else f"es la versión {major}"
-        precompress_tree(WEB)
-        print(f"El modo sin conexión de la app web necesita Node {MIN_NODE} o posterior y Node {found}: "
-              "la app funciona igual con conexión a la API.")
+        for vendor in VENDORS:
+            precompress_tree(vendor.root)
+        print(f"El modo sin conexión de la app web y la página /docs de la API necesitan Node {MIN_NODE} o "
+              f"posterior y Node {found}: la app funciona igual con conexión a la API.")
         return 0
-    version = pinned_version()
-    npm_ci(version)
-    files = copy_vendor(version)
-    parts = [f"{name} {spanish(info['size'])} ({spanish(info['gzip_size'])} con gzip)" for name, info in files.items()]
-    total = sum(info["gzip_size"] for info in files.values())
-    print(f"Modo sin conexión instalado en mobile_client/web/vendor/ ({PACKAGE} {version}): " + ", ".join(parts)
-          + f"; el primer acceso descarga {spanish(total)} de motor si el servidor comprime.")
+    versions = {vendor.package: pinned_version(vendor.package) for vendor in VENDORS}
+    npm_ci(versions)
+    for vendor in VENDORS:
+        version = versions[vendor.package]
+        files = copy_vendor(vendor, version)
+        shown = {name: info for name, info in files.items() if "LICENSE" not in name and name != "NOTICE"}
+        parts = [f"{name} {spanish(info['size'])} ({spanish(info['gzip_size'])} con gzip)"
+                 for name, info in shown.items()]
+        total = sum(info["gzip_size"] for info in shown.values())
+        print(f"{vendor.purpose} ({vendor.package} {version}): " + ", ".join(parts)
+              + f"; el primer acceso descarga {spanish(total)} si el servidor comprime.")
     return 0
 
 
@@ -174,8 +213,8 @@ def draw_icons():
 
 
 def main(argv=None):
-    parser = SpanishArgumentParser(prog="python -m mobile_client.web_build",
-                                   description="Modo sin conexión de la app: onnxruntime-web en web/vendor/.")
+    parser = SpanishArgumentParser(prog="python -m mobile_client.web_build", description="Modo sin conexión de la "
+                                   "app (onnxruntime-web) y la página /docs de la API (Swagger UI).")
     parser.add_argument("--icons", action="store_true", help="vuelve a dibujar los PNG de los iconos desde icon.svg")
     args = parser.parse_args(argv)
     try:

@@ -114,8 +114,27 @@ def get(summary, response, *codes, protected=False):
     return {"get": operation}
 
 
+def static_files(summary):
+    """GET de un archivo estático (la app, /docs): gzip, ETag, 304 y el cupo de bytes."""
+    return {"get": {
+        "summary": summary,
+        "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "El archivo (gzip si el cliente lo acepta; ETag por contenido)."},
+                      "304": {"description": "El cliente ya tiene esta versión (If-None-Match)."},
+                      **errors("406", "429")}}}
+
+
+def without_key(spec):
+    """Sin API_KEY en el servidor no hay nada que autorizar: ni esquema «bearer» ni «Autorizar» en /docs."""
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            operation.pop("security", None)
+    del spec["components"]["securitySchemes"]
+    return spec
+
+
 def build_spec(card, config, web=False):
-    """El documento completo. `config` aporta HEALTH_PATH y MAX_BATCH; `web` añade /app/."""
+    """El documento completo. `config` aporta HEALTH_PATH, MAX_BATCH y API_KEYS; `web` añade /app/."""
     paths = {
         "/": get("Índice de la API con enlaces", ok(ref("Index"), "Nombre, versión y enlaces.")),
         config["HEALTH_PATH"]: get("Comprobación de salud (Docker, Lightsail)",
@@ -129,6 +148,9 @@ def build_spec(card, config, web=False):
         "/metrics": get("Métricas de todos los workers, formato de Prometheus",
                         ok({"type": "string"}, "Texto de Prometheus.", media="text/plain"), protected=True),
         "/openapi.json": get("Este documento", ok({"type": "object"}, "Documento OpenAPI.")),
+        "/docs": get("La API para probar en el navegador (Swagger UI en español; sin `make web`, 404)",
+                     ok({"type": "string"}, "La página.", headers=(), media="text/html")),
+        "/docs/{filename}": static_files("Archivos de la página /docs (Swagger UI)"),
         "/v1/predict": {"post": {
             "summary": "Riesgo de diabetes de una paciente o de un lote",
             "requestBody": {"required": True, "content": {"application/json": {
@@ -142,13 +164,8 @@ def build_spec(card, config, web=False):
     if web:
         html = ok({"type": "string"}, "La app web.", media="text/html")
         paths["/app/"] = get("App web «Diabetes Prediction»", html)
-        paths["/app/{filename}"] = {"get": {
-            "summary": "Archivos de la app web",
-            "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "El archivo (gzip si el cliente lo acepta; ETag por contenido)."},
-                          "304": {"description": "El cliente ya tiene esta versión (If-None-Match)."},
-                          **errors("406", "429")}}}
-    return {
+        paths["/app/{filename}"] = static_files("Archivos de la app web")
+    spec = {
         "openapi": "3.1.0",
         "info": {"title": "API de riesgo de diabetes", "version": card["version"],
                  "description": card.get("description", "")},
@@ -159,9 +176,10 @@ def build_spec(card, config, web=False):
                           for code, text in ERRORS.items()},
             "headers": {name: {"description": text, "schema": {"type": "string"}} for name, text in HEADERS.items()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "La clave de la API (API_KEY), si el servidor tiene una."}},
+                                           "description": "La clave de la API (API_KEY) del servidor."}},
         },
     }
+    return spec if config.get("API_KEYS") else without_key(spec)
 
 
 @bp.get("/openapi.json")

@@ -12,13 +12,14 @@ errores en JSON) y luego llama a `init_app(app)`. Por orden:
    en el worker de gunicorn (02_docker/serving/shedding.py).
 5. openapi.py - GET /openapi.json.
 6. webapp.py - la app web en /app/, si WEB_DIR nombra su carpeta.
+7. docs_page.py - GET /docs: la API para probar en el navegador (Swagger UI en español; `make web`).
 
 Los ganchos `before_request` de estas capas corren antes que los del núcleo: una petición se identifica,
 se cuenta y se autoriza antes que nada. El núcleo no importa nada de aquí: lo que estas capas necesitan
 de una predicción lo leen de `g` (cache_hit, predictions) y de las marcas de protection.py.
 """
 
-from . import limits, metrics, observability, openapi, security, webapp
+from . import docs_page, limits, metrics, observability, openapi, security, webapp
 
 
 def init_app(app):
@@ -29,4 +30,5 @@ def init_app(app):
     limits.init_app(app)
     app.register_blueprint(openapi.bp)
     webapp.init_app(app)
+    docs_page.init_app(app)
     app.before_request_funcs.setdefault(None, []).extend(core_hooks)

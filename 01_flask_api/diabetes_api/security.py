@@ -14,7 +14,7 @@
   local) admite además la app abierta como archivo (origen `null`, que también tiene cualquier
   iframe aislado de cualquier web). La consulta previa del navegador (OPTIONS) de un origen admitido
   no pide la clave: no la lleva nunca; la petición de verdad, sí.
-- Cabeceras de seguridad en cada respuesta; en /app/, además, una política de contenido (CSP).
+- Cabeceras de seguridad en cada respuesta; en /app/ y en /docs, además, una política de contenido (CSP).
 """
 
 import hmac
@@ -40,6 +40,10 @@ SECURITY_HEADERS = {
 APP_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
            "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' data:; "
            "frame-ancestors 'none'")
+# /docs (Swagger UI): código, estilos y contrato solo de este origen; sin eval ni nada en línea.
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+            "form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
+CSP_BY_BLUEPRINT = {"web": APP_CSP, "docs": DOCS_CSP}
 HSTS = "max-age=31536000"
 
 
@@ -89,8 +93,8 @@ def require_key():
 def add_security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.blueprint == "web":
-        response.headers["Content-Security-Policy"] = APP_CSP
+    if request.blueprint in CSP_BY_BLUEPRINT:
+        response.headers["Content-Security-Policy"] = CSP_BY_BLUEPRINT[request.blueprint]
     if request.is_secure:  # HTTPS directo, o X-Forwarded-Proto de un proxy de confianza (PROXY_HOPS)
         response.headers["Strict-Transport-Security"] = HSTS
     return response

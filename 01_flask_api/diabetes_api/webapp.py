@@ -1,8 +1,9 @@
-"""La app web en /app/: sus archivos, comprimidos, revalidados por su huella y con un cupo de bytes.
+"""La app web en /app/ (y los archivos de /docs): comprimidos, revalidados por su huella y con un cupo de bytes.
 
 La API sirve la app desde el mismo origen (el navegador no necesita CORS para llamarla) cuando WEB_DIR
 nombra su carpeta: la API no sabe dónde vive la app. /app/ no pide clave ni cuenta para RATE_LIMIT,
-así que lo que cuesta ancho de banda tiene su propio límite:
+así que lo que cuesta ancho de banda tiene su propio límite. La página /docs (docs_page.py) sirve sus
+archivos con estas mismas reglas y el mismo cupo:
 
 - **Comprimido** (gzip; workshop.precompress): el `.gz` que escribe `make web` junto a cada archivo
   grande (solo si corresponde al archivo de ahora) o, para los pequeños, el que la API comprime en
@@ -189,9 +190,10 @@ def app_file(filename):
     return serve(filename)
 
 
-def serve(filename):
-    """Un archivo de la app: comprimido si se puede, 304 si el navegador ya lo tiene, con cupo si es grande."""
-    found = find(filename)
+def serve(filename, root=None):
+    """Un archivo de `root` (WEB_DIR si no se dice): comprimido si se puede, 304 si el navegador ya lo tiene,
+    con cupo si es grande."""
+    found = find(filename, current_app.config["WEB_DIR"] if root is None else root)
     gzipped = found.has_gzip and request.accept_encodings.quality("gzip") > 0
     vary = {"Vary": "Accept-Encoding"} if found.has_gzip else {}  # también en los errores: dependen de ella
     if found.large and found.has_gzip and not gzipped:
@@ -211,9 +213,9 @@ def serve(filename):
     return response
 
 
-def find(filename):
-    """El archivo de WEB_DIR que nombra la URL; 404 si no existe o si la ruta sale de la carpeta (../)."""
-    joined = safe_join(str(current_app.config["WEB_DIR"]), filename)
+def find(filename, root):
+    """El archivo de `root` que nombra la URL; 404 si no existe o si la ruta sale de la carpeta (../)."""
+    joined = safe_join(str(root), filename)
     if joined is None or not os.path.isfile(joined):
         raise NotFound()
     return current_app.extensions["web_files"].get(Path(os.path.abspath(joined)))  # send_file: ruta absoluta
@@ -235,7 +237,7 @@ def charge(size, vary):
         return
     total = current_app.config["WEB_BUDGET_MB"]
     retry = budget.retry_after(address, size)
-    raise ApiError(429, "too_many_requests", f"Esta dirección ya descargó su cupo de archivos grandes de la app "
+    raise ApiError(429, "too_many_requests", f"Esta dirección ya descargó su cupo de archivos grandes (app y /docs) "
                    f"({number(total, 0 if total == int(total) else 1)} MB por minuto): vuelve a intentarlo en "
                    f"{retry} s (cabecera Retry-After).", headers={**vary, "Retry-After": str(retry)})
 
@@ -254,11 +256,18 @@ def megabytes(size):
     return number(size / 1_000_000, 1)
 
 
-def init_app(app):
-    """Si WEB_DIR nombra una carpeta: su catálogo, su cupo (WEB_BUDGET_MB ÷ WEB_CONCURRENCY) y las rutas /app/."""
-    if not has_web_app(app.config):
+def enable_files(app):
+    """El catálogo y el cupo (WEB_BUDGET_MB ÷ WEB_CONCURRENCY) que comparten /app/ y /docs (una vez)."""
+    if "web_files" in app.extensions:
         return
     app.extensions["web_files"] = Catalogue()
     budget = app.config["WEB_BUDGET_MB"] * 1_000_000 / app.config["WEB_CONCURRENCY"]
     app.extensions["web_budget"] = ByteBudget(budget) if budget else None
+
+
+def init_app(app):
+    """Si WEB_DIR nombra una carpeta: el catálogo, el cupo y las rutas /app/."""
+    if not has_web_app(app.config):
+        return
+    enable_files(app)
     app.register_blueprint(web)

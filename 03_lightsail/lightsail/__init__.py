@@ -6,7 +6,7 @@
 - options.py: las opciones de cada subcomando (argparse en español, de workshop.argparse_es).
 - service.py: el contexto, las esperas acotadas y create, scale y destroy.
 - releases.py: Docker, push, deploy, rotate-key, deployments y rollback.
-- keys.py: la clave de la API (fichero 0600 fuera de git, rotación y **** en la salida).
+- keys.py: la clave de la API (archivo 0600 fuera de git, rotación y **** en la salida).
 - checks.py: status, url, logs y la prueba de humo (smoke).
 - plan.py: plan, cada llamada con sus parámetros y el coste, sin tocar AWS (la clave, siempre ****).
 

@@ -13,7 +13,7 @@ from workshop.environment import SettingsError, shared
 from workshop.spanish import number
 
 HTTP_TIMEOUT, HEALTH_ATTEMPTS, HEALTH_RETRY_SECONDS = 15, 6, 10  # tras desplegar, el DNS tarda un poco
-MIDDLE = 0.5  # el paciente de la prueba de humo: el punto medio del rango de cada variable de la ficha
+MIDDLE = 0.5  # la paciente de la prueba de humo: el punto medio del rango de cada variable de la ficha
 
 
 def status(ctx):
@@ -68,9 +68,9 @@ def logs(ctx, container, lines):
 
 
 def smoke(base_url, sleep, key_required=None):
-    """GET de la salud (con reintentos) y una predicción con un paciente sacado de la ficha que sirve la API.
+    """GET de la salud (con reintentos) y una predicción con una paciente sacada de la ficha que sirve la API.
     Si el despliegue pide clave (key_required; None: lo dice la API), sin clave debe responder 401 y con la
-    clave del fichero, la predicción."""
+    clave del archivo, la predicción."""
     if not base_url.startswith(("http://", "https://")):
         raise DeployError(f"La URL «{base_url}» debe empezar por http:// o https://.", ExitCode.USAGE)
     base, health_path = base_url.rstrip("/"), shared("HEALTH_PATH")
@@ -92,7 +92,7 @@ def smoke(base_url, sleep, key_required=None):
 
 
 def predict(base, patient, key_required):
-    """POST /v1/predict sin clave: 401 si la API la pide (entonces, otra vez con la clave del fichero)."""
+    """POST /v1/predict sin clave: 401 si la API la pide (entonces, otra vez con la clave del archivo)."""
     anonymous = requests.post(base + "/v1/predict", json=patient, timeout=HTTP_TIMEOUT)
     if key_required is None:
         key_required = anonymous.status_code == 401

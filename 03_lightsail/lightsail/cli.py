@@ -7,7 +7,7 @@ Cada grupo de subcomandos vive en su módulo:
 - releases.py: Docker, push, deploy, rotate-key, deployments y rollback;
 - checks.py: status, url, logs y la prueba de humo (smoke);
 - plan.py: plan (cada llamada con sus parámetros y el coste, sin tocar AWS);
-- keys.py: la clave de la API (key): el fichero 0600 fuera de git, la rotación y **** en la salida.
+- keys.py: la clave de la API (key): el archivo 0600 fuera de git, la rotación y **** en la salida.
 """
 
 import sys
@@ -44,6 +44,7 @@ def run(args, ctx, client):
     deployment = config.load_deployment(args.config, getattr(args, "rate_limit", None)) if "config" in vars(args) \
         else None
     image = getattr(args, "image", None) or config.default("image")
+    candidate = config.candidate_environment(getattr(args, "candidate", None), getattr(args, "weight", None))
     if args.command == "key":
         return print(keys.current())  # la única salida con la clave: a petición, para `curl` o la app
     if args.command == "smoke" and args.url:
@@ -54,7 +55,7 @@ def run(args, ctx, client):
     return {
         "create": lambda: service.create(ctx, power, scale),
         "push": lambda: releases.push(ctx, image, deployment),
-        "deploy": lambda: releases.deploy(ctx, deployment, args.image_ref, args.public),
+        "deploy": lambda: releases.deploy(ctx, deployment, args.image_ref, args.public, candidate),
         "rotate-key": lambda: releases.rotate_key(ctx, deployment, args.image_ref),
         "deployments": lambda: releases.deployments(ctx),
         "rollback": lambda: releases.rollback(ctx, args.version),

@@ -2,7 +2,7 @@
 
 PORT y HEALTH_PATH salen de workshop.env (la misma definición que usan gunicorn y la imagen); RATE_LIMIT, de
 --rate-limit o LIGHTSAIL_RATE_LIMIT. ${IMAGE} y ${API_KEY} se ponen al desplegar: la clave nunca está en
-deployment.json (lo guarda git), sino en el fichero de keys.py.
+deployment.json (lo guarda git), sino en el archivo de keys.py.
 botocore.stub.Stubber (y botocore al enviar) solo comprueba tipos, mínimos y campos obligatorios: las
 enumeraciones, los máximos y los patrones se leen aquí del modelo de la API de Lightsail que trae botocore.
 """
@@ -150,6 +150,29 @@ class Deployment(NamedTuple):
         return containers
 
 
+def candidate_environment(version, weight):
+    """CANDIDATE_VERSION y CANDIDATE_WEIGHT para el contenedor (deploy --candidate … --weight …), comprobados antes
+    de tocar AWS; {} sin --candidate. En Lightsail, cambiar la parte del tráfico es un despliegue nuevo."""
+    if version is None:
+        if weight is not None:
+            raise DeployError("--weight necesita --candidate VERSIÓN: la parte del tráfico es de una versión "
+                              "candidata.", ExitCode.USAGE)
+        return {}
+    from diabetes_model.store import VERSION_PATTERN  # aquí: importa numpy; solo con --candidate
+
+    share = None
+    try:
+        share = float(str(weight or "0").strip().replace(",", "."))
+    except ValueError:
+        pass
+    require([None if VERSION_PATTERN.fullmatch(version) else
+             f"--candidate «{version}» no es un nombre de versión (como v-203e187ccffd).",
+             None if share is not None and 0 <= share <= 1 else
+             f"--weight «{weight}» debe ser un número entre 0 y 1: la parte de las peticiones que responde la "
+             "candidata (0,05 = 5 %; 0 = solo en la sombra)."])
+    return {"CANDIDATE_VERSION": version, "CANDIDATE_WEIGHT": f"{share:g}"}
+
+
 def rate_limit_problem(value):
     if value == "" or RATE_LIMIT.fullmatch(value):
         return None
@@ -169,7 +192,7 @@ def load_deployment(path=DEPLOYMENT_FILE, rate_limit=None):
         text = Template(Path(path).read_text(encoding="utf-8")).substitute(values)
         config = json.loads(text, object_hook=lambda obj: {k: v for k, v in obj.items() if not k.startswith("_")})
     except FileNotFoundError:
-        raise DeployError(f"No existe el fichero de despliegue {path}.", ExitCode.USAGE) from None
+        raise DeployError(f"No existe el archivo de despliegue {path}.", ExitCode.USAGE) from None
     except KeyError as error:
         raise DeployError(f"Marcador desconocido en «${{{error.args[0]}}}» ({path}). {known}", ExitCode.USAGE) from None
     except json.JSONDecodeError as error:

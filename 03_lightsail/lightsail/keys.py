@@ -1,6 +1,6 @@
 """La clave de la API desplegada (API_KEY): dónde se guarda, cómo se rota y cómo se oculta en la salida.
 
-La clave solo vive en un fichero fuera de git (03_lightsail/.api-key, o LIGHTSAIL_API_KEY_FILE) con
+La clave solo vive en un archivo fuera de git (03_lightsail/.api-key, o LIGHTSAIL_API_KEY_FILE) con
 permisos 0600: JSON con la clave actual («current») y, durante una rotación, la anterior («previous»).
 deploy.py nunca la escribe en pantalla ni en un registro («API_KEY=****»); solo `deploy.py key` la muestra.
 """
@@ -28,7 +28,7 @@ def key_file():
 
 
 def shown_path():
-    """La ruta del fichero como la escribiría el usuario (relativa a la carpeta actual si está dentro)."""
+    """La ruta del archivo como la escribiría el usuario (relativa a la carpeta actual si está dentro)."""
     path = key_file().resolve()
     try:
         return str(path.relative_to(Path.cwd()))
@@ -37,7 +37,7 @@ def shown_path():
 
 
 def load():
-    """{"current", "previous"} del fichero de la clave, o None si aún no existe."""
+    """{"current", "previous"} del archivo de la clave, o None si aún no existe."""
     path = key_file()
     try:
         text = path.read_text(encoding="utf-8")
@@ -55,7 +55,7 @@ def load():
 
 
 def tighten(path):
-    """Si otros usuarios del equipo podían leer el fichero, lo deja en 0600 y avisa (POSIX)."""
+    """Si otros usuarios del equipo podían leer el archivo, lo deja en 0600 y avisa (POSIX)."""
     if os.name == "posix" and path.stat().st_mode & 0o077:
         path.chmod(0o600)
         print(f"AVISO: {shown_path()} se podía leer por otros usuarios; ahora tiene permisos 0600. Si alguien pudo "
@@ -63,10 +63,10 @@ def tighten(path):
 
 
 def save(state):
-    """Escribe el fichero con permisos 0600 desde el primer byte y lo sustituye de una vez.
+    """Escribe el archivo con permisos 0600 desde el primer byte y lo sustituye de una vez.
 
     El temporal es NUEVO (tempfile: O_CREAT | O_EXCL, 0600, nombre al azar en la misma carpeta): nunca
-    se escribe a través de un enlace ni en un fichero que ya existía (p. ej. un «.api-key.tmp» que
+    se escribe a través de un enlace ni en un archivo que ya existía (p. ej. un «.api-key.tmp» que
     alguien dejó apuntando a otro sitio). os.replace sustituye el nombre, no lo que hubiera detrás.
     """
     path = key_file()
@@ -87,7 +87,7 @@ def new_key():
 
 
 def ensure():
-    """(estado, creada): la clave del fichero o, si aún no hay, una nueva guardada en él."""
+    """(estado, creada): la clave del archivo o, si aún no hay, una nueva guardada en él."""
     if state := load():
         return state, False
     state = {"current": new_key(), "previous": None}
@@ -105,7 +105,7 @@ def rotate():
 
 
 def restore(old):
-    """Deja el fichero como estaba antes de rotate() (o lo borra si no existía)."""
+    """Deja el archivo como estaba antes de rotate() (o lo borra si no existía)."""
     if old:
         save(old)
     else:
@@ -133,7 +133,7 @@ def current():
 
 
 def secrets_known():
-    """Las claves que hay que ocultar en la salida: las del fichero, si existe y se puede leer."""
+    """Las claves que hay que ocultar en la salida: las del archivo, si existe y se puede leer."""
     try:
         state = load()
     except (DeployError, OSError):

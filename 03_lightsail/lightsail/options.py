@@ -15,7 +15,7 @@ OPTIONS = {  # opción → (nombre de su valor, o None si es un interruptor; ayu
     "--region": ("REGIÓN", "región de AWS (o LIGHTSAIL_REGION; por defecto us-east-1)"),
     "--service": ("NOMBRE", "nombre del servicio (o LIGHTSAIL_SERVICE; por defecto taller-diabetes)"),
     "--timeout": ("SEGUNDOS", f"espera máxima al sondear el estado (por defecto {DEFAULT_TIMEOUT})"),
-    "--config": ("FICHERO", "fichero de despliegue (por defecto 03_lightsail/deployment.json)"),
+    "--config": ("ARCHIVO", "archivo de despliegue (por defecto 03_lightsail/deployment.json)"),
     "--image": ("IMAGEN", "imagen Docker local (o IMAGE; por defecto diabetes-api:latest)"),
     "--power": ("POTENCIA", "nano, micro, small, medium, large o xlarge (o LIGHTSAIL_POWER; al crear, nano)"),
     "--scale": ("NODOS", "número de nodos, de 1 a 20 (o LIGHTSAIL_SCALE; al crear, 1)"),
@@ -25,6 +25,9 @@ OPTIONS = {  # opción → (nombre de su valor, o None si es un interruptor; ayu
     "--url": ("URL", "probar otra URL (por ejemplo la del contenedor local, http://127.0.0.1:8000)"),
     "--version": ("N", "el despliegue al que volver (por defecto, el anterior que estuvo activo)"),
     "--yes": (None, "no pedir confirmación"),
+    "--candidate": ("VERSIÓN", "versión candidata que puntúa junto a la publicada (la imagen debe llevarla)"),
+    "--weight": ("PARTE", "parte de las peticiones que responde la candidata, de 0 a 1 (p. ej. 0,05 = 5 %%; "
+                          "por defecto 0: solo en la sombra)"),
     "--public": (None, "sin clave: cualquiera que conozca la URL puede usar la API (solo la frena el límite)"),
     "--rate-limit": ("LÍMITE", "peticiones por (clave, dirección), p. ej. 1200/minute (o LIGHTSAIL_RATE_LIMIT; "
                                "por defecto 1200/minute; vacío: sin límite)"),
@@ -37,7 +40,7 @@ COMMANDS = {  # subcomando → (qué hace, sus opciones además de --region, --s
     "create": ("crea el servicio y espera a que esté listo (READY)", ["--power", "--scale"]),
     "push": ("sube la imagen local y la registra en el servicio", ["--config", "--image"]),
     "deploy": ("crea un despliegue (con la clave de la API, salvo --public) y espera a ACTIVE; si falla, muestra "
-               "los registros", ["--config", "--image-ref", "--public", "--rate-limit"]),
+               "los registros", ["--config", "--image-ref", "--public", "--rate-limit", "--candidate", "--weight"]),
     "deployments": ("lista los despliegues: versión, estado, fecha, imágenes y cuál está activo", []),
     "rollback": ("vuelve a desplegar el despliegue anterior que estuvo activo (o el de --version)", ["--version"]),
     "key": ("imprime la clave de la API (la única orden que la muestra)", []),
@@ -53,7 +56,7 @@ COMMANDS = {  # subcomando → (qué hace, sus opciones además de --region, --s
 EPILOG = ("subcomandos:\n" + "".join(f"  {name:<12} {text}\n" for name, (text, _) in COMMANDS.items())
           + "\nAyuda de cada uno: deploy.py <subcomando> --help. Ejemplo: deploy.py plan --power micro --scale 2\n"
           "Variables de entorno: LIGHTSAIL_REGION, LIGHTSAIL_SERVICE, LIGHTSAIL_POWER, LIGHTSAIL_SCALE, IMAGE,\n"
-          "  LIGHTSAIL_RATE_LIMIT y LIGHTSAIL_API_KEY_FILE (el fichero de la clave; por defecto 03_lightsail/.api-key)")
+          "  LIGHTSAIL_RATE_LIMIT y LIGHTSAIL_API_KEY_FILE (el archivo de la clave; por defecto 03_lightsail/.api-key)")
 
 
 class DeployParser(SpanishArgumentParser):

@@ -70,13 +70,13 @@ def steps(ctx, power, scale, image, deployment, public=False):
         ("deploy", f"desplegar la imagen registrada y esperar a ACTIVE o FAILED ({wait})", [
             (p.get_images(), "la imagen registrada más reciente, si no se indica --image-ref"),
             (p.create_deployment(deployment.with_image(registered, api_key=key), deployment.endpoint),
-             "sin API_KEY (--public)" if public else "API_KEY: la clave del fichero; en pantalla, ****"),
+             "sin API_KEY (--public)" if public else "API_KEY: la clave del archivo; en pantalla, ****"),
             (p.get_deployments(), "sondeo hasta ACTIVE o FAILED"),
             (p.get_log(container), "solo si FAILED: últimas líneas"), (p.get_services(), "la URL pública")]),
         ("smoke", "probar la URL pública", [
             (p.get_services(), "la URL pública, si no se indica --url"),
             (f"HTTP GET <url>{shared('HEALTH_PATH')}", "200 y la versión del modelo"),
-            ("HTTP GET <url>/v1/model", "la vista pública: de ella sale el paciente de ejemplo"),
+            ("HTTP GET <url>/v1/model", "la vista pública: de ella sale la paciente de ejemplo"),
             ("HTTP POST <url>/v1/predict", "sin clave: 200 si es pública; 401 si pide clave"),
             *([] if public else [(f"HTTP POST <url>/v1/predict{bearer}", "con la clave: una predicción")])]),
         ("key / rotate-key", "ver la clave o cambiarla", [

@@ -11,6 +11,7 @@ from lightsail import DeployError, ExitCode, keys
 from lightsail.checks import logs
 from lightsail.service import describe, images, poll_until
 from workshop.environment import shared
+from workshop.spanish import number
 
 DOCKER_TIMEOUT = 30 * 60  # subir una imagen por una conexión lenta puede tardar
 PLATFORM = "linux/amd64"  # Lightsail no ejecuta arm64: «exec format error»
@@ -83,24 +84,30 @@ def latest_image(ctx, deployment):
     return max(found, key=lambda i: i["createdAt"])["image"]
 
 
-def deploy(ctx, deployment, image=None, public=False):
-    """La imagen indicada (o la más reciente) con la clave del fichero (se crea si aún no hay) o, con
-    --public, sin clave. Tras un `rotate-key`, este despliegue ya no acepta la clave anterior."""
+def deploy(ctx, deployment, image=None, public=False, candidate=None):
+    """La imagen indicada (o la más reciente) con la clave del archivo (se crea si aún no hay) o, con
+    --public, sin clave. Tras un `rotate-key`, este despliegue ya no acepta la clave anterior. `candidate`:
+    CANDIDATE_VERSION y CANDIDATE_WEIGHT (config.candidate_environment) para el contenedor público."""
     image = image or latest_image(ctx, deployment)
+    if candidate:
+        share = number(100 * float(candidate["CANDIDATE_WEIGHT"]), 1)
+        print(f"Versión candidata {candidate['CANDIDATE_VERSION']}: responde el {share} % de las peticiones "
+              "(0: solo en la sombra) y puntúa todas junto a la publicada. La imagen debe llevar las dos versiones "
+              "(make docker-build con la candidata en MODEL_DIR).")
     if public:
-        return release(ctx, deployment, image, None)
+        return release(ctx, deployment, image, None, candidate)
     state, created = keys.ensure()
     print(f"Clave de la API {'nueva, guardada' if created else 'guardada'} en {keys.shown_path()} (permisos 0600, "
           "fuera de git); para verla: deploy.py key")
     if state["previous"]:
         print("La clave anterior a `rotate-key` deja de valer con este despliegue.")
-    release(ctx, deployment, image, keys.accepted(state, with_previous=False))
+    release(ctx, deployment, image, keys.accepted(state, with_previous=False), candidate)
     keys.drop_previous(state)
 
 
 def rotate_key(ctx, deployment, image=None):
     """Clave nueva; el despliegue acepta la nueva y la anterior («nueva,anterior») y el siguiente `deploy`
-    deja solo la nueva. Si el despliegue falla, sigue activo el anterior: el fichero vuelve a como estaba."""
+    deja solo la nueva. Si el despliegue falla, sigue activo el anterior: el archivo vuelve a como estaba."""
     image = image or latest_image(ctx, deployment)
     state, old = keys.rotate()
     print(f"Clave nueva guardada en {keys.shown_path()} (permisos 0600). Este despliegue acepta la nueva y la "
@@ -114,11 +121,13 @@ def rotate_key(ctx, deployment, image=None):
         raise
 
 
-def release(ctx, deployment, image, api_key):
-    """Crea el despliegue de la imagen con esa clave (None: sin clave) y espera a que termine."""
+def release(ctx, deployment, image, api_key, candidate=None):
+    """Crea el despliegue de la imagen con esa clave (None: sin clave) y, si la hay, la candidata en el entorno
+    del contenedor público; espera a que termine."""
     endpoint = deployment.endpoint
     containers = deployment.with_image(image, api_key=api_key)
-    environment = containers[endpoint["containerName"]].get("environment", {})
+    environment = containers[endpoint["containerName"]].setdefault("environment", {})
+    environment.update(candidate or {})
     if api_key is None:
         limit = f"RATE_LIMIT={environment['RATE_LIMIT']}" if environment.get("RATE_LIMIT") else "sin límite"
         print(PUBLIC.format(limit=limit))
