@@ -166,6 +166,32 @@ def add_version(model_dir, name, source=None):
     return folder
 
 
+def shifted_version(model_dir, name, shift, source=None, card_changes=None):
+    """Una versión nueva y VÁLIDA que predice otra cosa: copia de `source` (la publicada) con el término
+    independiente del LinearClassifier del ONNX movido `shift` hacia la clase positiva (su sha256 se
+    recalcula en la ficha). `card_changes(card)` puede retocar la ficha (p. ej. quitarle la referencia)."""
+    import hashlib
+
+    import onnx
+
+    folder = add_version(model_dir, name, source)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    graph = onnx.load(folder / "model.onnx")
+    for node in graph.graph.node:
+        for attribute in node.attribute if node.op_type == "LinearClassifier" else ():
+            if attribute.name == "intercepts":
+                attribute.floats[0] -= shift
+                attribute.floats[1] += shift
+    onnx.save(graph, folder / "model.onnx")
+    card = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    card["artifacts"]["onnx"]["sha256"] = hashlib.sha256((folder / "model.onnx").read_bytes()).hexdigest()
+    if card_changes:
+        card_changes(card)
+    (folder / "model.json").write_text(json.dumps(card, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
 def publish(model_dir, name):
     """Cambia el puntero de forma atómica (os.replace), como hace el entrenamiento; `name` puede no existir."""
     pointer = Path(model_dir) / POINTER

@@ -4,6 +4,10 @@ petición puede fallar.
 
 - Se publica algo roto (ONNX dañado, ficha borrada, puntero ilegible) y SIGHUP: el maestro lo
   rechaza, sigue vivo, lo dice en el log, y los workers NUEVOS sirven la última versión comprobada.
+- SIGHUP y los workers nuevos tardan en cargar (se congelan con SIGSTOP antes de que estén listos): los
+  viejos siguen atendiendo hasta que lo están (serving/handover.py). Sin eso, gunicorn para a los viejos
+  al momento y, mientras los nuevos cargan, nadie acepta conexiones (cientos de ms bajo carga; con
+  MAX_LAG_MS, 503).
 - Se publica una versión buena y SIGHUP: en cuanto han salido los workers viejos (tiempo acotado),
   TODAS las respuestas llevan la nueva. Volver a la anterior (rollback) y SIGHUP: todas la anterior.
 
@@ -11,6 +15,8 @@ Cada prueba imprime las peticiones enviadas y fallidas, la respuesta más lenta 
 llevaron las respuestas (con `pytest -s`; también van en el mensaje si falla).
 """
 
+import os
+import signal
 import time
 
 import pytest
@@ -26,6 +32,8 @@ from support import (
     reload_workers,
     running_gunicorn,
     spanish,
+    wait_until,
+    worker_pids,
 )
 
 pytestmark = pytest.mark.slow
@@ -98,5 +106,33 @@ def test_a_good_version_then_sighup_switches_every_response_and_a_rollback_retur
     assert {o.version for o in outcomes if o.started >= renewed_again} == {old}, report
     assert master.poll() is None
     log = read_log(master, None)
-    assert f"SIGHUP: versión {new} comprobada (antes {old})" in log
-    assert f"SIGHUP: versión {old} comprobada (antes {new})" in log
+    assert f"SIGHUP: versión {new} comprobada (antes {old}), sin candidata" in log
+    assert f"SIGHUP: versión {old} comprobada (antes {new}), sin candidata" in log
+
+
+def test_old_workers_keep_answering_until_the_new_ones_are_ready(server, card):
+    url, master, _ = server
+    with SteadyLoad(url, example_patient(card)) as load:
+        load.wait_for(ok, timeout=10, count=20)
+        old = worker_pids(master.pid)
+        os.kill(master.pid, signal.SIGHUP)
+        def all_new():
+            born = worker_pids(master.pid) - old
+            return born if len(born) == len(old) else None
+
+        new = wait_until(all_new, 10, "el maestro no creó los workers nuevos", interval=0.002)
+        for pid in new:
+            os.kill(pid, signal.SIGSTOP)  # los nuevos, congelados mientras cargan: no están listos
+        frozen = time.monotonic()
+        try:
+            # Un worker viejo sin este mecanismo deja de aceptar en menos de 1 s: desde 2 s después, nada.
+            load.wait_for(ok, timeout=15, since=frozen + 2.0, count=20)
+            assert worker_pids(master.pid) >= old
+        finally:
+            for pid in new:
+                os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: not worker_pids(master.pid) & old, 30, "los workers viejos no salieron")
+        load.wait_for(ok, timeout=10, since=time.monotonic(), count=20)
+    report = load.report("SIGHUP con los workers nuevos congelados", event=frozen)
+    print(f"\n{report}")
+    assert load.failures() == [], report

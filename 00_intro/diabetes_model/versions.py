@@ -14,6 +14,8 @@ Uso (o con make: versions, publish VERSION=…, rollback [VERSION=…]):
     python -m diabetes_model.versions publish v-…       comprueba la versión y la publica
     python -m diabetes_model.versions rollback [v-…]    vuelve a la anterior (o a la que se nombre)
     python -m diabetes_model.versions prune [--keep N]  borra las antiguas (nunca la viva ni la anterior)
+    python -m diabetes_model.versions candidate v-… --weight 0.05   la prueba junto a la viva (candidate.py)
+    python -m diabetes_model.versions candidate --clear             quita la candidata
 Con --model-dir CARPETA trabaja en otra carpeta del modelo (por defecto, MODEL_DIR).
 Códigos de salida: 0 bien, 1 error o versión rechazada, 2 orden mal escrita.
 Avisar al gunicorn que está sirviendo (SIGHUP) es cosa de la etapa 02: `make reload` (serving.reload).
@@ -196,12 +198,12 @@ def _switch(root, version, verb):
 
 
 def prune(root, keep=KEEP_VERSIONS):
-    """Borra las versiones más antiguas y conserva `keep` más la viva y la anterior. Devuelve las borradas."""
+    """Borra las versiones más antiguas; conserva `keep`, la viva, la anterior y la candidata. Devuelve las borradas."""
     if keep < 1:
         raise ModelError(f"--keep {keep} no es válido: hay que conservar al menos una versión.")
     with locked(root):
         pointer = read_pointer(root) or {}
-        protected = {pointer.get("version"), pointer.get("previous")}
+        protected = {pointer.get("version"), pointer.get("previous"), _candidate_version(root)}
         names = [name for name, _ in list_versions(root)]
         doomed = [name for name in names[:-keep] if name not in protected]
         for name in doomed:
@@ -214,6 +216,16 @@ def prune(root, keep=KEEP_VERSIONS):
             if time.time() - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
                 shutil.rmtree(leftover, ignore_errors=True)
     return doomed
+
+
+def _candidate_version(root):
+    """La versión candidata (candidate.py), que tampoco se poda; None si no hay o si su archivo está dañado."""
+    from diabetes_model.candidate import read_candidate
+
+    try:
+        return (read_candidate(root) or {}).get("version")
+    except ModelError:
+        return None
 
 
 # ------------------------------------------------------------------ Línea de órdenes
@@ -266,18 +278,17 @@ def main(argv=None):
         "version", nargs="?", metavar="VERSIÓN")
     actions.add_parser("prune", help="borra versiones antiguas").add_argument(
         "--keep", type=int, default=KEEP_VERSIONS, metavar="N", help=f"cuántas conservar (por defecto {KEEP_VERSIONS})")
+    chosen = actions.add_parser("candidate", help="prueba una versión junto a la viva (o --clear para quitarla)")
+    chosen.add_argument("version", nargs="?", metavar="VERSIÓN")
+    chosen.add_argument("--weight", type=float, default=0.0, metavar="W",
+                        help="parte del tráfico que responde (0 a 1; 0 = solo en la sombra, por defecto)")
+    chosen.add_argument("--clear", action="store_true", help="quita la candidata")
     args = parser.parse_args(argv)
+    if args.action == "candidate" and bool(args.version) == args.clear:
+        parser.error("indica una VERSIÓN (con --weight) o --clear, no las dos cosas ni ninguna")
     root = Path(args.model_dir) if args.model_dir else default_model_dir()
     try:
-        if args.action == "list":
-            print(format_listing(root))
-        elif args.action == "publish":
-            print(publish(root, args.version))
-        elif args.action == "rollback":
-            print(rollback(root, args.version))
-        else:
-            removed = prune(root, args.keep)
-            print(f"Versiones borradas: {', '.join(removed)}." if removed else "No hay versiones que borrar.")
+        print(_run(root, args))
     except ModelError as error:
         print(f"Error: {after_colon(str(error))}", file=sys.stderr)
         return error.exit_code
@@ -285,6 +296,22 @@ def main(argv=None):
         print(f"Error: no se pudo leer o escribir en {root} ({error.strerror or error}).", file=sys.stderr)
         return 1
     return 0
+
+
+def _run(root, args):
+    """Ejecuta la orden elegida y devuelve el texto que se imprime."""
+    from diabetes_model.candidate import clear_candidate, set_candidate
+
+    if args.action == "list":
+        return format_listing(root)
+    if args.action == "publish":
+        return publish(root, args.version)
+    if args.action == "rollback":
+        return rollback(root, args.version)
+    if args.action == "candidate":
+        return clear_candidate(root) if args.clear else set_candidate(root, args.version, args.weight)
+    removed = prune(root, args.keep)
+    return f"Versiones borradas: {', '.join(removed)}." if removed else "No hay versiones que borrar."
 
 
 def _fsync_dir(path):

@@ -14,13 +14,15 @@ from workshop.environment import StartupError
 __all__ = ["StartupError", "create_app"]
 
 
-def create_app(config=None, verified=None, production=True):
+def create_app(config=None, verified=None, production=True, candidate=None):
     """Crea la aplicación: lee los ajustes, prepara el modelo UNA vez y registra las rutas.
 
     `config` (opcional) sustituye ajustes; las pruebas lo usan, p. ej. {"CACHE_SIZE": 0}.
     `verified` es una versión ya comprobada (diabetes_model.store.VerifiedModel): la que pasa el
     maestro de gunicorn. Sin ella se comprueba aquí la publicada en MODEL_DIR. Si no es fiable
     lanza ModelError con un mensaje en español.
+    `candidate` es la versión candidata que comprobó el maestro (diabetes_model.candidate.Candidate, o
+    False si no hay); sin ella se lee aquí (versions_split.py). Una candidata mala no impide arrancar.
     `production=False` deja solo el núcleo (sin ids, métricas, clave, límites, OpenAPI ni app web):
     lo que hay que leer para seguir una predicción (tests/test_01_core_path.py lo mide).
     """
@@ -33,6 +35,7 @@ def create_app(config=None, verified=None, production=True):
     from . import errors, health_and_model, predict
     from .model import load_model
     from .settings import load_settings
+    from .versions_split import load_split
 
     # El núcleo: ajustes, modelo, rutas y errores en JSON.
     app = Flask(__name__, static_folder=None)
@@ -42,8 +45,10 @@ def create_app(config=None, verified=None, production=True):
     app.json.ensure_ascii = False  # acentos legibles
 
     model = load_model(verified, app.config["MODEL_DIR"], app.config["MODEL_RUNTIME"], app.config["CACHE_SIZE"])
+    split, candidate_status = load_split(app.config, model, candidate)
     app.extensions["diabetes_api"] = SimpleNamespace(
-        model=model, validator=predict.FeatureValidator(model.card["features"]), openapi=None)
+        model=model, validator=predict.FeatureValidator(model.card["features"]), openapi=None, split=split,
+        candidate=candidate_status)
     errors.init_app(app)
     health_and_model.init_app(app)
     app.register_blueprint(health_and_model.bp)  # la salud la añade este blueprint al registrarse

@@ -35,11 +35,14 @@ def _service():
 def health():
     """200 con la versión que se sirve (si no hubiera modelo, la app ni siquiera arranca).
 
+    Con una versión candidata (versions_split.py), «candidate» dice cuál y con qué peso, o por qué no se sirve.
     Si este worker dejó de escribir métricas (carpeta llena o sin permiso), añade «metrics»:
     «degradadas»: sigue siendo 200 (predice bien y el contenedor sigue sano), pero lo dice.
     """
     model = _service().model
     body = {"status": "ok", "model_version": model.version, "runtime": model.runtime}
+    if _service().candidate is not None:  # {"version", "weight"} o, si se rechazó, también "error"
+        body["candidate"] = _service().candidate
     if metrics.degraded():
         body["metrics"] = metrics.DEGRADED
     return jsonify(body)

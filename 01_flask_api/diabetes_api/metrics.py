@@ -13,6 +13,9 @@ propio proceso.
     diabetes_api_predictions_total{label, model_version}   predicciones por clase y versión
     diabetes_api_rejected_total{status}               rechazadas: 401, 408, 429, 503
 
+y las de cada versión del modelo (la publicada y la candidata, para la etapa 05) en metrics_versions.py.
+    diabetes_api_metrics_degraded                     1 si el worker que contesta dejó de escribir métricas
+
 Las métricas nunca tumban la API: si la carpeta está llena o no admite escritura (comprobado al nacer
 cada worker y cada vez que un archivo debe crecer, ver metrics_files.py), ese worker deja de escribir
 métricas, lo dice una vez en el log y la ruta de salud añade «metrics»: «degradadas» (con 200: las
@@ -24,7 +27,7 @@ import logging
 import os
 import time
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -35,7 +38,7 @@ from prometheus_client import (
     values,
 )
 
-from . import metrics_files
+from . import metrics_files, metrics_versions
 from .protection import requires_key
 
 log = logging.getLogger("diabetes_api.metrics")
@@ -64,6 +67,16 @@ _stopped = {"reason": None}  # por qué este worker dejó de escribir métricas 
 def degraded():
     """True si este proceso dejó de escribir métricas (carpeta llena o sin permiso)."""
     return _stopped["reason"] is not None
+
+
+def degraded_gauge():
+    """diabetes_api_metrics_degraded: 1 si el worker que contesta a /metrics dejó de escribir métricas.
+
+    Se escribe en cada lectura, sin archivos (funciona aunque la carpeta esté llena): lo que la ruta de
+    salud dice con «degradadas», para que Prometheus pueda avisar (05_mantenimiento/alertas.yml)."""
+    return ("# HELP diabetes_api_metrics_degraded 1 si el worker que contesta dejó de escribir métricas\n"
+            "# TYPE diabetes_api_metrics_degraded gauge\n"
+            f"diabetes_api_metrics_degraded {float(degraded())}\n").encode()
 
 
 def _safely(write, *args):
@@ -101,9 +114,15 @@ def _start():
 
 def _finish(response):
     _safely(_count_response, response)
-    predictions = g.pop("predictions", None)  # (resultados, aciertos de caché, versión): los deja predict.py
+    # (filas, aciertos de caché, versión que responde, {versión: resultados}): los deja predict.py
+    predictions = g.get("predictions")
     if predictions is not None:
-        record_predictions(*predictions)
+        _, hits, version, scored = predictions
+        record_predictions(scored[version], hits, version)
+        started = g.get("metrics_started")
+        elapsed = None if started is None else time.perf_counter() - started
+        _safely(metrics_versions.record, current_app.extensions["metrics_versions"], predictions,
+                response.status_code, elapsed, g.get("candidate_failed", False))
     return response
 
 
@@ -111,26 +130,36 @@ def _count_response(response):
     # La plantilla de la ruta (/v1/predict), nunca la ruta pedida: un cliente no puede crear etiquetas.
     route = request.url_rule.rule if request.url_rule is not None else "desconocida"
     REQUESTS.labels(route, str(response.status_code)).inc()
-    started = g.pop("metrics_started", None)
+    started = g.get("metrics_started")
     if started is not None:
         LATENCY.labels(route).observe(time.perf_counter() - started)
     if response.status_code in REJECTED_STATUSES:
         REJECTED.labels(str(response.status_code)).inc()
 
 
+def _prepare_versions(app):
+    app.extensions["metrics_versions"] = metrics_versions.prepare(app.extensions["diabetes_api"])
+
+
+def flush_pending():
+    """Escribe ya las métricas por versión que este proceso tiene pendientes (metrics_versions.Pending)."""
+    _safely(metrics_versions.flush)
+
+
 @requires_key
 def metrics():
     """GET /metrics: el texto que lee Prometheus (de todos los workers, con gunicorn)."""
+    flush_pending()  # lo pendiente de este proceso (los demás workers lo escriben cada medio segundo)
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         from prometheus_client import REGISTRY
 
-        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(REGISTRY) + degraded_gauge(), mimetype=CONTENT_TYPE_LATEST)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=folder)
     with metrics_files.locked(folder):  # el maestro no fusiona archivos mientras se leen
         body = generate_latest(registry)
-    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+    return Response(body + degraded_gauge(), mimetype=CONTENT_TYPE_LATEST)
 
 
 def init_app(app):
@@ -139,6 +168,9 @@ def init_app(app):
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         _safely(metrics_files.reserve_worker_files, folder, os.getpid())
+    app.extensions["metrics_versions"] = {}  # vacío: no se cuentan (MODEL_METRICS=0, o carpeta llena)
+    if app.config["MODEL_METRICS"]:
+        _safely(_prepare_versions, app)
     app.before_request(_start)
     app.after_request(_finish)
     app.add_url_rule("/metrics", "metrics", metrics, methods=["GET"])

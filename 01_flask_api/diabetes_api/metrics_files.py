@@ -12,7 +12,8 @@ PROMETHEUS_MULTIPROC_DIR, un archivo mapeado en memoria (mmap). Dos problemas de
    (lo llama el maestro de gunicorn en `child_exit`) suma sus valores en un único conjunto
    `<tipo>_fusionado.db` y los borra: la carpeta queda acotada y los totales no cambian.
 
-Solo se fusionan los tipos que se suman (contadores, histogramas, resúmenes); esta API no usa «gauges».
+Solo se fusionan los tipos que se suman (contadores, histogramas, resúmenes). Los «gauges» de esta API
+(metrics_versions.py) son «livemax»: prometheus_client borra su archivo al morir el worker.
 Lecturas y fusiones se excluyen con un candado (flock) para que `/metrics` nunca cuente un worker dos
 veces ni ninguna (un contador que baja sería, para Prometheus, un reinicio).
 """
@@ -25,7 +26,8 @@ from contextlib import contextmanager
 
 from prometheus_client.mmap_dict import MmapedDict
 
-# Lo que se reserva al crear un archivo: cabe de sobra lo que escribe un worker de esta API (~4 KB).
+# Lo que se reserva al crear un archivo (crece, reservado, si hace falta: con los tramos de la referencia de
+# metrics_versions.py, un archivo de contadores o de «gauges» llega a ~32 KB).
 INITIAL_BYTES = 16 * 1024
 # Los tipos que escribe esta API (metrics.py): un archivo de cada uno por worker.
 WORKER_FILE_TYPES = ("counter", "histogram")

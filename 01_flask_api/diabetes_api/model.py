@@ -1,9 +1,7 @@
 """El modelo servido: una versión ya comprobada, su predicción y su caché de predicciones.
 
-Qué versión se sirve y cómo se comprueba (ficha, sha256, motor, predicción de prueba) lo dice
-`diabetes_model.store`; aquí llega una `VerifiedModel` y se sirven exactamente sus bytes. Bajo
-gunicorn la comprueba el maestro (etapa 02) y la pasa a `create_app`; con `flask run` o en las
-pruebas, la API la comprueba al crearse.
+Qué versión se sirve y cómo se comprueba lo dice `diabetes_model.store`: aquí llega una `VerifiedModel` y se
+sirven sus bytes. Bajo gunicorn la comprueba el maestro (etapa 02); con `flask run` o en las pruebas, la API.
 """
 
 import threading
@@ -78,19 +76,17 @@ class Model:
 
     def predict_rows(self, rows):
         """Predice filas ya validadas y finitas. Devuelve (resultados, aciertos de caché)."""
-        if len(rows) == 1:  # el caso de cada petición con un paciente: sin listas de pendientes
+        if len(rows) == 1:  # el caso de cada petición con una paciente: sin listas de pendientes
             result, hit = self.predict_one(rows[0])
             return [result], [hit]
         results = [self.cache.get(row) for row in rows]
-        pending = [index for index, result in enumerate(results) if result is None]
+        hits = [result is not None for result in results]
+        pending = [index for index, hit in enumerate(hits) if not hit]
         if pending:
             matrix = np.array([rows[index] for index in pending], dtype=np.float64)
             for index, probability in zip(pending, self.engine.positive(matrix), strict=True):
                 results[index] = self._result(float(probability))
                 self.cache.put(rows[index], results[index])
-        hits = [True] * len(rows)
-        for index in pending:
-            hits[index] = False
         return results, hits
 
     def predict_one(self, row):

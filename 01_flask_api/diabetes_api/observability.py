@@ -26,8 +26,8 @@ def start_request():
 
 
 def finish_request(response):
-    service = current_app.extensions["diabetes_api"]
-    version = service.model.version
+    predictions = g.get("predictions")  # la versión que respondió (con una candidata, puede ser ella)
+    version = predictions[2] if predictions else current_app.extensions["diabetes_api"].model.version
     response.headers["X-Request-ID"] = g.get("request_id", "-")
     response.headers["X-Model-Version"] = version
     if not current_app.config["ACCESS_LOG"]:

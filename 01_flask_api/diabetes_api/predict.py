@@ -1,4 +1,4 @@
-"""POST /v1/predict: un paciente, o un lote {"instances": [...]}, → riesgo de diabetes.
+"""POST /v1/predict: una paciente, o un lote {"instances": [...]}, → riesgo de diabetes.
 
 Cada paciente se valida con las reglas de la ficha del modelo y se convierte en una fila de
 números: la lista de variables (nombres, tipos, rangos, «0 = no medido») sale SOLO de la ficha.
@@ -33,7 +33,7 @@ class FeatureValidator:
         """Devuelve (fila, errores); fila es None si hay algún error."""
         if not isinstance(patient, dict):
             return None, [{"field": prefix.rstrip(".") or "(cuerpo)",
-                           "message": "Debe ser un objeto JSON con los datos de un paciente."}]
+                           "message": "Debe ser un objeto JSON con los datos de una paciente."}]
         errors = []
         values = []
         for name, kind, low, high, zero_ok in self.features:
@@ -121,15 +121,14 @@ def read_json_body():
 def predict():
     body = read_json_body()
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "El cuerpo debe ser un objeto JSON: un paciente o {\"instances\": [...]}.")
+        raise ApiError(400, "invalid_body", "El cuerpo debe ser un objeto JSON: una paciente o {\"instances\": [...]}.")
     service = current_app.extensions["diabetes_api"]
     if "instances" in body:
         return _predict_batch(service, body)
     row = service.validator.one(body)
-    results, hits = service.model.predict_rows([row])
-    # Para la capa de producción, si está: el log (cache=) y las métricas leen estos valores de `g`.
-    g.cache_hit, g.predictions = hits[0], (results, hits, service.model.version)
-    response = jsonify({**results[0], "model_version": service.model.version})
+    results, hits, version = score(service, [row])
+    g.cache_hit = hits[0]  # para la capa de producción, si está: el log (cache=) y las métricas leen `g`
+    response = jsonify({**results[0], "model_version": version})
     if current_app.config["EXPOSE_CACHE_HEADER"]:
         response.headers["X-Cache"] = "HIT" if hits[0] else "MISS"
     return response
@@ -142,13 +141,22 @@ def _predict_batch(service, body):
         raise ApiError(400, "invalid_body", "Un lote solo admite la clave «instances».",
                        [{"field": safe_text(name), "message": "Campo desconocido."} for name in extra])
     if not isinstance(instances, list) or not instances:
-        raise ApiError(400, "invalid_body", "«instances» debe ser una lista con al menos un paciente.",
+        raise ApiError(400, "invalid_body", "«instances» debe ser una lista con al menos una paciente.",
                        [{"field": "instances", "message": "Debe ser una lista no vacía."}])
     limit = current_app.config["MAX_BATCH"]
     if len(instances) > limit:
         raise ApiError(413, "payload_too_large", f"El lote tiene {len(instances)} pacientes; el máximo es {limit}.",
                        [{"field": "instances", "message": f"Como mucho {limit} pacientes por petición."}])
     rows = service.validator.many(instances)
+    results, hits, version = score(service, rows)
+    g.cache_hit = f"{sum(hits)}/{len(hits)}"
+    return jsonify({"predictions": results, "model_version": version})
+
+
+def score(service, rows):
+    """(resultados, aciertos de caché, versión que responde); con una candidata, versions_split.py."""
+    if service.split is not None:
+        return service.split.score(rows)
     results, hits = service.model.predict_rows(rows)
-    g.cache_hit, g.predictions = f"{sum(hits)}/{len(hits)}", (results, hits, service.model.version)
-    return jsonify({"predictions": results, "model_version": service.model.version})
+    g.predictions = (rows, hits, service.model.version, {service.model.version: results})
+    return results, hits, service.model.version

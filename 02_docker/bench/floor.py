@@ -139,6 +139,9 @@ def pieces(patient):
     ]
 
 
+WITHOUT_MODEL_METRICS = "sin las métricas por versión del modelo (MODEL_METRICS=0)"
+
+
 def requests_in_flask(patient, rounds=9):
     """(descripción, µs) de una petición completa a la app WSGI, quitando una pieza cada vez.
 
@@ -150,6 +153,8 @@ def requests_in_flask(patient, rounds=9):
                         ("sin CORS (sin el after_request de flask-cors)", ("cors",)),
                         ("sin observabilidad (sin X-Request-ID, contadores ni log)", ("observability",))):
         variants.append((f"POST /v1/predict {label}", wsgi_call(*api(drop), "POST", "/v1/predict", patient)))
+    variants.append((f"POST /v1/predict {WITHOUT_MODEL_METRICS}",
+                     wsgi_call(*api(config={"MODEL_METRICS": False}), "POST", "/v1/predict", patient)))
     bearer = {"Authorization": f"Bearer {BENCH_API_KEY}"}
     for label, config in (("con clave (API_KEY)", {"API_KEYS": [BENCH_API_KEY]}),
                           (f"con clave y un límite que nunca salta (RATE_LIMIT={NEVER_LIMIT})",

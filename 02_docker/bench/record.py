@@ -124,6 +124,12 @@ def figures_of(results, floor):
     high = [r for r in results if r["config"] == "gevent" and r["scenario"] in wanted]
     if high:  # ninguna respuesta no 2xx ni sin respuesta a HIGH conexiones (el último objetivo del informe)
         figures[f"objetivos.no_2xx_{HIGH}"] = sum(r["requests"] - r["ok"] + r["socket_errors"] for r in high)
+    flask = (floor or {}).get("flask", [])
+    without = [us for label, us in flask if "MODEL_METRICS=0" in label]
+    if flask and without:  # la primera, tal cual, frente a sin las métricas por versión: lo que cuestan
+        figures["dentro.peticion_us"], figures["dentro.sin_vigilancia_us"] = flask[0][1], without[0]
+        figures["dentro.vigilancia_us"] = flask[0][1] - without[0]
+        figures["dentro.vigilancia_pct"] = 100 * (flask[0][1] - without[0]) / flask[0][1]
     for engine, values in (floor or {}).get("engines", {}).items():
         figures[f"motor.{engine}.one_us"] = values["one"]
         figures[f"motor.{engine}.batch_row_us"] = values["batch_row"]

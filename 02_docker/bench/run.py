@@ -126,7 +126,7 @@ def bench_all(configs, settings, bodies, folder, patient):
         for config in configs:
             print(f"Arrancando {config.name}: {config.description}", flush=True)
             urls[config.name], masters[config.name] = stack.enter_context(running(config, folder))
-        for config in configs:  # calentamiento con el paciente repetido (queda en la caché de cada worker)
+        for config in configs:  # calentamiento con la paciente repetida (queda en la caché de cada worker)
             run_wrk(urls[config.name] + "/v1/predict", settings, HIGH, bodies["hit"], seconds=1,
                     api_key=config.env.get("API_KEY", ""))
         offsets = dict.fromkeys(urls, 0)
@@ -175,7 +175,7 @@ def main():
     except (ModelError, LoadError) as error:
         fail(str(error))
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
-        # Más pacientes distintos de los que caben en las medidas de un servidor: ninguno se repite.
+        # Más pacientes distintas de las que caben en las medidas de un servidor: ninguna se repite.
         bodies = write_body_files(card, folder, single_count=max(20_000, 20_000 * settings.seconds),
                                   batch_size=100, batch_count=200)
         patient = json.loads(bodies["miss"].read_text(encoding="utf-8").splitlines()[-1])

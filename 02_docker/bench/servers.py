@@ -99,6 +99,9 @@ CONFIGS = [
                  (*BASIC, f"batch-{HIGH}"), {"MODEL_RUNTIME": "sklearn"}),
     ServerConfig("gevent-sin-log", "igual que gevent, sin la línea de log por petición (ACCESS_LOG=0)",
                  (f"miss-{LOW}", f"miss-{HIGH}"), {"ACCESS_LOG": "0"}),
+    # Lo que cuestan las métricas por versión del modelo (etapa 05: tramos de la referencia) por fallo de caché.
+    ServerConfig("gevent-sin-vigilancia", "igual que gevent, sin las métricas por versión del modelo "
+                 "(MODEL_METRICS=0)", (f"miss-{LOW}", f"miss-{HIGH}"), {"MODEL_METRICS": "0"}, default=False),
     ServerConfig("gevent-sin-keepalive", "igual que gevent, sin keep-alive (GUNICORN_KEEPALIVE=0)",
                  BASIC, {"GUNICORN_KEEPALIVE": "0"}),
     ServerConfig("sync", "gunicorn sync, 2 workers (cierra la conexión tras cada respuesta), ONNX",

@@ -1,4 +1,6 @@
-"""El maestro de gunicorn guarda la última versión COMPROBADA del modelo y se la da a sus workers.
+"""El maestro de gunicorn guarda la última versión COMPROBADA del modelo y se la da a sus workers,
+y también la candidata (diabetes_model.candidate), si la hay: una candidata mala se deja fuera (con una
+línea en el log) y se sirve solo la publicada.
 
 `on_starting` y `on_reload` (02_docker/gunicorn.conf.py) llaman a `verify_and_hold`: se comprueba la
 versión publicada y, si está bien, se guarda en este módulo. Los workers nacen por fork con ella
@@ -24,6 +26,7 @@ import signal
 import time
 
 from diabetes_api.settings import load_settings
+from diabetes_model.candidate import resolve_candidate
 from diabetes_model.store import ModelError, live_version_dir, verify_version
 from workshop.environment import StartupError
 
@@ -32,6 +35,7 @@ from .gunicorn_settings import read
 CHECK_TIMEOUT = "MODEL_CHECK_TIMEOUT"  # el plazo al recargar (10 s por defecto: serving/gunicorn_settings.py)
 STARTUP_TIMEOUT = 60  # al arrancar aún no hay workers que atender: más margen (una máquina ocupada)
 _held = None
+_held_candidate = False  # la candidata comprobada (diabetes_model.candidate.Candidate) o False si no hay
 
 
 def in_child(function, *args):
@@ -56,16 +60,30 @@ def verify_live(model_dir, runtime):
     return verify_version(live_version_dir(model_dir), runtime, run=in_child)
 
 
+def verify_live_and_candidate(settings):
+    """(publicada comprobada, candidata o False). Una candidata mala no es un error: lleva su `problem`."""
+    live = verify_live(settings["MODEL_DIR"], settings["MODEL_RUNTIME"])
+    candidate = resolve_candidate(settings["MODEL_DIR"], settings["MODEL_RUNTIME"],
+                                  settings["CANDIDATE_VERSION"] or None, settings["CANDIDATE_WEIGHT"], run=in_child)
+    return live, candidate or False
+
+
 def verify_and_hold():
-    """Comprueba la versión publicada con el motor de los ajustes y la guarda. ModelError si no vale o si
-    no se pudo comprobar a tiempo (entonces se conserva la que ya se guardaba)."""
-    global _held
+    """Comprueba la versión publicada (y la candidata, si hay) con el motor de los ajustes y las guarda.
+    ModelError si la publicada no vale o si no se pudo comprobar a tiempo (entonces se conservan las que ya
+    se guardaban). Devuelve la publicada comprobada; por qué se rechazó la candidata: `candidate_problem()`."""
+    global _held, _held_candidate
     settings = load_settings()
     timeout = read(CHECK_TIMEOUT)
     if _held is None:
         timeout = max(timeout, STARTUP_TIMEOUT)
-    _held = within(timeout, verify_live, settings["MODEL_DIR"], settings["MODEL_RUNTIME"])
+    _held, _held_candidate = within(timeout, verify_live_and_candidate, settings)
     return _held
+
+
+def candidate_problem():
+    """Por qué no se sirve la candidata que se pidió (una frase), o None si se sirve o no hay."""
+    return _held_candidate.problem if _held_candidate else None
 
 
 def within(timeout, function, *args):
@@ -157,3 +175,16 @@ def held():
 
 def held_version():
     return _held.version if _held is not None else "-"
+
+
+def held_candidate():
+    """La candidata que guarda el maestro (Candidate, quizá con `problem`), o False si no hay; None fuera de
+    gunicorn (entonces create_app la lee)."""
+    return _held_candidate if _held is not None else None
+
+
+def candidate_text():
+    """La candidata en una frase corta para el log: «candidata v-… (peso 0,05)» o «sin candidata»."""
+    if not _held_candidate or _held_candidate.problem:
+        return "sin candidata"
+    return f"candidata {_held_candidate.version} (peso {str(_held_candidate.weight).replace('.', ',')})"
