@@ -17,6 +17,7 @@ import uuid
 
 import pytest
 import requests
+from docker_base import base_image
 
 from diabetes_model.patients import example_patient
 from support import (
@@ -62,8 +63,8 @@ def image():
     version = live_version(ROOT / SHARED["MODEL_DIR"])
     tag = f"diabetes-api:pytest-{uuid.uuid4().hex[:8]}"
     network = [] if has_bridge() else ["--network", "host"]
-    docker("build", *network, "--force-rm", "--build-arg", f"PORT={SHARED['PORT']}", "-f", "02_docker/Dockerfile",
-           "-t", tag, str(ROOT), timeout=900)
+    docker("build", *network, "--force-rm", "--build-arg", f"PORT={SHARED['PORT']}",
+           "--build-arg", f"BASE_IMAGE={base_image()}", "-f", "02_docker/Dockerfile", "-t", tag, str(ROOT), timeout=900)
     try:
         yield tag, version
     finally:
