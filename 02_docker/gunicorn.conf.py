@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 
-from serving import fair_accept, gunicorn_settings, http_errors, master, metrics_folder
+from serving import fair_accept, gunicorn_settings, handover, http_errors, master, metrics_folder
 from workshop.environment import SettingsError, StartupError, root
 
 # Los errores que gunicorn responde por sí mismo (petición mal formada, cabeceras enormes), en el JSON de
@@ -97,16 +97,26 @@ metrics_folder.prepare(worker_tmp_dir)
 def on_starting(server):
     """El maestro comprueba ajustes y modelo antes de crear workers (si falla, un «Error:» en español)."""
     master.verify_and_hold()
+    _log_candidate(server, master.candidate_problem())
     metrics_folder.clear()
     # Flask y la API, importados una vez en el maestro: los workers nacen por fork con ellos.
     for module in ("flask_cors", "diabetes_api.production", "diabetes_api.predict", "serving.wsgi"):
         importlib.import_module(module)
 
 
+def reload_hint(pid):
+    """Cómo pedir la recarga. PID 1 = el proceso principal de un contenedor (el CMD de la imagen): ese
+    número solo vale dentro; en el anfitrión, `kill -HUP 1` avisaría a su init. Desde fuera, Docker."""
+    if pid == 1:
+        return "desde el anfitrión, docker kill --signal HUP <contenedor> (docker ps lo nombra)"
+    return f"make reload (o kill -HUP {pid})"
+
+
 def when_ready(server):
-    server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s). Recargar: kill -HUP %s",
+    server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s), %s. Recargar: %s",
                     ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str,
-                    master.held_version(), _setting("MODEL_RUNTIME"), server.pid)
+                    master.held_version(), _setting("MODEL_RUNTIME"), master.candidate_text(),
+                    reload_hint(server.pid))
 
 
 def on_reload(server):
@@ -117,11 +127,19 @@ def on_reload(server):
     except StartupError as error:
         server.log.error("Recarga rechazada: %s Se sigue sirviendo la versión %s.", error, before)
         return
-    server.log.info("SIGHUP: versión %s comprobada (antes %s); los workers nuevos la sirven.",
-                    master.held_version(), before)
+    _log_candidate(server, master.candidate_problem())
+    server.log.info("SIGHUP: versión %s comprobada (antes %s), %s; los workers nuevos la sirven.",
+                    master.held_version(), before, master.candidate_text())
+
+
+def _log_candidate(server, problem):
+    """Una candidata que no se puede servir: una línea, y se sirve solo la publicada."""
+    if problem:
+        server.log.error("Candidata rechazada: %s Se sirve solo la versión %s.", problem, master.held_version())
 
 
 def pre_fork(server, worker):
+    handover.pre_fork(server, worker)  # recargar sin hueco: los viejos atienden hasta que los nuevos están listos
     if FAIR_ACCEPT:
         fair_accept.pre_fork(server, worker)
 
@@ -133,6 +151,7 @@ def post_worker_init(worker):
     shedding.install(worker)
     if FAIR_ACCEPT:
         fair_accept.install(worker)
+    handover.install(worker)
 
 
 def post_request(worker, req, environ, resp):
@@ -140,9 +159,17 @@ def post_request(worker, req, environ, resp):
         fair_accept.yield_after_response()
 
 
+def worker_exit(server, worker):
+    """En el worker que sale: escribe las métricas por versión que tenía pendientes (metrics_versions.py)."""
+    from diabetes_api import metrics
+
+    metrics.flush_pending()  # sin sitio o sin permiso: se pierden, el worker sale igual
+
+
 def child_exit(server, worker):
     metrics_folder.merge_dead(server, worker)
     fair_accept.release(server, worker)
+    handover.release(server, worker)
 
 
 def on_exit(server):

@@ -29,7 +29,8 @@ from support import IN_CI, ROOT
 
 # Los README de cada etapa (con su recuadro «Aprenderás…» y un camino principal corto) y su apéndice.
 STAGE_READMES = [ROOT / folder / "README.md" for folder in
-                 ("00_intro", "01_flask_api", "02_docker", "03_lightsail", "04_esquemas", "mobile_client")]
+                 ("00_intro", "01_flask_api", "02_docker", "03_lightsail", "04_esquemas", "05_mantenimiento",
+                  "mobile_client")]
 MAIN_PATH_WORDS = 1500
 READMES = sorted([ROOT / "README.md", ROOT / "README.es.md", ROOT / "CONTRIBUTING.md", *ROOT.glob("docs/*.md"),
                   *ROOT.glob("*/para-saber-mas.md"), *ROOT.glob("0*/README.md"),
@@ -60,6 +61,15 @@ def test_every_skipped_block_says_why(readme):
         else:
             assert mark in ("", "errores") or re.fullmatch(r"fondo \d+", mark), \
                 f"{readme.name}: marca desconocida «{mark}»"
+
+
+def test_no_block_leaves_the_terminal_in_another_folder():
+    """Quien copia los bloques los pega en la MISMA terminal: un `cd carpeta && …` suelto deja la terminal
+    en esa carpeta y el `make …` siguiente falla con «No rule to make target». Un `cd` va entre paréntesis
+    (un subproceso) o no va."""
+    wrong = [f"{readme.relative_to(ROOT)}: {line.strip()}" for readme in READMES for _, code in blocks(readme)
+             for line in code.splitlines() if re.match(r"\s*(?:[^(#]*&&\s*)?cd\s", line)]
+    assert wrong == [], "cambian de carpeta para los bloques siguientes:\n" + "\n".join(wrong)
 
 
 def copy_repository(destination):

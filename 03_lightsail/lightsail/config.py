@@ -166,7 +166,7 @@ def candidate_environment(version, weight):
     except ValueError:
         pass
     require([None if VERSION_PATTERN.fullmatch(version) else
-             f"--candidate «{version}» no es un nombre de versión (como v-203e187ccffd).",
+             f"--candidate «{version}» no es un nombre de versión (como v-1a2b3c4d5e6f).",
              None if share is not None and 0 <= share <= 1 else
              f"--weight «{weight}» debe ser un número entre 0 y 1: la parte de las peticiones que responde la "
              "candidata (0,05 = 5 %; 0 = solo en la sombra)."])
