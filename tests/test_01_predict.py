@@ -26,7 +26,8 @@ def answer_of(model, card, patient):
 
 def range_message(feature):
     extra = " (o 0 si no se midió)" if feature["zero_means_missing"] else ""
-    return f"Debe estar entre {feature['min']} y {feature['max']}{extra}."
+    low, high = (f"{feature[key]:,g}".translate(str.maketrans(",.", ".,")) for key in ("min", "max"))
+    return f"Debe estar entre {low} y {high}{extra}."
 
 
 # ------------------------------------------------------------------ Contrato
@@ -116,8 +117,8 @@ def test_check_value_at_and_beyond_the_limits():
     assert check_value(21, "integer", 0, 20, False) == "Debe estar entre 0 y 20."
     assert check_value(-1, "integer", 0, 20, False) == "Debe estar entre 0 y 20."
     assert check_value(2.5, "number", 0.05, 2.5, False) is None
-    assert check_value(2.51, "number", 0.05, 2.5, False) == "Debe estar entre 0.05 y 2.5."
-    assert check_value(0.04, "number", 0.05, 2.5, False) == "Debe estar entre 0.05 y 2.5."
+    assert check_value(2.51, "number", 0.05, 2.5, False) == "Debe estar entre 0,05 y 2,5."
+    assert check_value(0.04, "number", 0.05, 2.5, False) == "Debe estar entre 0,05 y 2,5."
     assert check_value(0, "number", 40, 400, True) is None
     assert check_value(39.99, "number", 40, 400, True) == "Debe estar entre 40 y 400 (o 0 si no se midió)."
     assert check_value(10**400, "integer", 0, 20, False) == "Debe estar entre 0 y 20."  # sin desbordar

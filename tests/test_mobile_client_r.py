@@ -175,7 +175,7 @@ def test_values_travel_with_every_digit(rscript, api_url, tmp_path):
     write_csv(source, rows)
     result = run_r(rscript, str(source), url=api_url)
     assert result.returncode == 1, result.stdout
-    assert "Fila 2, DiabetesPedigreeFunction: Debe estar entre 0.05 y 2.5." in result.stderr
+    assert "Fila 2, DiabetesPedigreeFunction: Debe estar entre 0,05 y 2,5." in result.stderr
 
 
 @pytest.mark.parametrize("text", ["nan", "inf", "doce", ""])

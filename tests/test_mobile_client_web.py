@@ -73,6 +73,8 @@ def test_form_shows_every_feature_of_the_card(page, api_url, card):
         assert field.get_attribute("inputmode") == ("numeric" if feature["type"] == "integer" else "decimal")
         hint = page.locator(f"#{field.get_attribute('aria-describedby')}").inner_text()
         assert ("0 si no se midió" in hint) == zero_ok
+        if feature["max"] >= 1000:  # punto de miles, como la línea de órdenes: «1.000», no «1000»
+            assert f"{int(feature['max']):,}".replace(",", ".") in hint, hint
     # Teclado: Tab pasa de un campo al siguiente, en el orden de la ficha.
     first, second = card["features"][0]["name"], card["features"][1]["name"]
     page.focus(f"#f-{first}")

@@ -73,7 +73,8 @@ FEATURES = [
         "name": "DiabetesPedigreeFunction",
         "label": "Antecedentes familiares",
         "unit": "puntuación",
-        "description": "Función de pedigrí de diabetes: resume la diabetes en la familia (más alto, más antecedentes).",
+        "description": ("Función de herencia de la diabetes («Diabetes Pedigree Function»): resume la diabetes "
+                        "en la familia (más alto, más antecedentes)."),
         "type": "number",
         "min": 0.05,
         "max": 2.5,

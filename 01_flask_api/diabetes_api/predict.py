@@ -82,8 +82,12 @@ def check_value(value, kind, low, high, zero_ok):
     # Se compara sin convertir a float: un entero enorme no desborda.
     if not low <= value <= high:
         extra = " (o 0 si no se midió)" if zero_ok else ""
-        return f"Debe estar entre {low} y {high}{extra}."
+        return f"Debe estar entre {spanish(low)} y {spanish(high)}{extra}."
     return None
+
+
+def spanish(number):  # 1.000 y 0,05: punto de miles y coma decimal, como lo escribe la app
+    return f"{number:,g}".translate(str.maketrans(",.", ".,"))
 
 
 def json_type(value):

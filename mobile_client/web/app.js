@@ -18,7 +18,8 @@
     "servida por https://, localhost o 127.0.0.1, no abierta como archivo ni por http desde otro equipo), así que " +
     "aquí la app funciona solo con conexión a la API.";
   const $ = (id) => document.getElementById(id);
-  const numberFormat = new Intl.NumberFormat("es-ES", { maximumFractionDigits: 2 });
+  // useGrouping "always": «1.000» como en la línea de órdenes (es-ES, por defecto, no agrupa cuatro cifras).
+  const numberFormat = new Intl.NumberFormat("es-ES", { maximumFractionDigits: 2, useGrouping: "always" });
   const percentFormat = new Intl.NumberFormat("es-ES", { style: "percent", maximumFractionDigits: 1 });
   // La clave de la API va con el origen para el que se escribió: { origin, key, remember } o null.
   const state = { base: "", key: null, keyEdited: false, where: "auto", card: null, attempt: 0 };
@@ -331,7 +332,7 @@
     if (value === 0 && feature.zero_means_missing) return null; // 0 significa «no medido»: el modelo lo imputa
     if (!(feature.min <= value && value <= feature.max)) {
       const extra = feature.zero_means_missing ? " (o 0 si no se midió)" : "";
-      return `Debe estar entre ${feature.min} y ${feature.max}${extra}.`;
+      return `Debe estar entre ${numberFormat.format(feature.min)} y ${numberFormat.format(feature.max)}${extra}.`;
     }
     return null;
   }
