@@ -351,7 +351,7 @@ class BatchJob:
             return run_batch(db, self.model, self.cost_ms, log=self.log, lock_timeout=self.lock_timeout)
 
     def run_every(self, seconds, should_stop):
-        """Cada `seconds` segundos, a horas fijas (no «espera tras acabar»): la obsolescencia media de
+        """Cada `seconds` segundos, a horas fijas (no «espera tras acabar»): la antigüedad media de
         una predicción es entonces ≈ intervalo/2 + duración de una ejecución."""
         self.log(f"Trabajo por lotes cada {number(seconds, 1)} s sobre {mask_url(self.url or database_url())}. "
                  "Ctrl+C para parar.")

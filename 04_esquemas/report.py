@@ -67,7 +67,8 @@ def table_rows(results, settings, needed):
     """Una fila por esquema: las palabras de la charla, las cifras medidas, el calendario y lo que necesita."""
     latency, throughput = results["latency"], results["throughput"]
     staleness = settings.interval / 2 + results["job_seconds"]
-    calendars = {"batch": f"cada {number(settings.interval, 1)} s: obsolescencia media ≈ intervalo/2 + duración "
+    calendars = {"batch": f"cada {number(settings.interval, 1)} s: antigüedad media de la predicción "
+                          "≈ intervalo/2 + duración "
                           f"= {duration(staleness)} (cada noche: ≈ 12 h)",
                  "rest": "al momento, en cada petición", "stream": "al momento, en cada evento"}
     return [{"scheme": name, "title": title, "talk_latency": talk_latency, "talk_management": talk_management,

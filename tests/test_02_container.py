@@ -126,6 +126,14 @@ def test_image_turns_healthy_and_predicts_over_http(served, image, card, capsys)
         print(f"\n[etapa 02] imagen {spanish(size_mb)} MB; de docker run a healthy: {spanish(seconds, 1)} s")
 
 
+def test_the_reload_hint_in_the_log_names_docker_not_pid_1(served):
+    """Dentro del contenedor Gunicorn es el PID 1: `kill -HUP 1` en el anfitrión avisaría a su init."""
+    log = docker("logs", served[0]) + subprocess.run(["docker", "logs", served[0]], capture_output=True,
+                                                      text=True, timeout=60).stderr
+    assert "Recargar: desde el anfitrión, docker kill --signal HUP <contenedor>" in log, log[-3000:]
+    assert "kill -HUP 1" not in log, log[-3000:]
+
+
 def test_the_server_does_not_run_as_root(served):
     identifier = served[0]
     assert docker("exec", identifier, "id", "-u") != "0"

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 import pytest
 import requests
+from docker_base import base_image
 
 from diabetes_model.patients import example_patient
 from serving.launch import start_api, stop_api
@@ -233,7 +234,8 @@ def image():
     need(reachable, "no hay un motor Docker accesible (docker info falla)")
     tag = f"diabetes-api:pytest-metricas-{uuid.uuid4().hex[:8]}"
     docker("build", "--network", "host", "--force-rm", "--build-arg", f"PORT={SHARED['PORT']}",
-           "--build-arg", "BASE_IMAGE", "-f", "02_docker/Dockerfile", "-t", tag, str(ROOT), timeout=900)
+           "--build-arg", f"BASE_IMAGE={base_image()}", "-f", "02_docker/Dockerfile", "-t", tag, str(ROOT),
+           timeout=900)
     try:
         yield tag
     finally:

@@ -71,7 +71,8 @@ def test_short_demo_measures_the_three_schemes_and_stops_everything(served_model
     assert not [pid for pid in pids if alive(pid)]
     # La tabla de la charla, con sus palabras y cifras medidas.
     for words in ("Base de datos compartida (por lotes)", "API REST (al vuelo)", "Streaming (cola de mensajes)",
-                  "alta", "media", "baja", "fácil", "muy difícil", "obsolescencia media ≈ intervalo/2 + duración",
+                  "alta", "media", "baja", "fácil", "muy difícil",
+                  "antigüedad media de la predicción ≈ intervalo/2 + duración",
                   "Coste simulado por evento en los consumidores (SCHEMES_EVENT_COST_MS): desactivado",
                   "lag (eventos sin procesar) en el tiempo", "2 consumidores"):
         assert words in out

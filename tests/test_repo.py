@@ -16,7 +16,7 @@ from support import ROOT
 MAKEFILE = ROOT / "Makefile"
 # Las secciones de `make help`, en este orden: primero lo esencial, después el taller y Desarrollo al final.
 SECTIONS = ["Para empezar", "Antes del taller", "Etapa 00", "Etapa 01", "Etapa 02", "Etapa 03", "Etapa 04",
-            "App", "Producción", "Desarrollo"]
+            "Etapa 05", "App", "Producción", "Desarrollo"]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_make_help_sections_follow_the_workshop(help_sections):
     assert [name.split(" ·")[0] for name in sections] == SECTIONS
     by_prefix = {name.split(" ·")[0]: targets for name, targets in sections.items()}
     assert by_prefix["Para empezar"] == ["demo", "test", "check"]
-    for number in range(5):  # make demo-N vive en la sección de su etapa
+    for number in range(6):  # make demo-N vive en la sección de su etapa
         assert f"demo-{number}" in by_prefix[f"Etapa 0{number}"]
     assert "reload" in by_prefix["Etapa 02"] and "check" in by_prefix["Antes del taller"]
     assert {"test", "test-fast", "lint", "clean", "notebook-refresh", "stages"} <= set(by_prefix["Desarrollo"])

@@ -6,9 +6,12 @@
         la app a 360 px de ancho en Chromium (el de Debian, /usr/bin/chromium), servida por Gunicorn
         en 127.0.0.1 con el modelo publicado; la última, sin red y con el modelo en el dispositivo
         (necesita `make web`)
+    api-docs.png    /docs (Swagger UI en español) tras «Probar» y «Ejecutar» con la paciente de ejemplo
+        (necesita `make web`)
     bench.png       dibujada desde docs/cifras/bench.json (el registro que citan los README);
                     sin registro, la de results/ del último `make bench` o la variante corta
     esquemas.png    la de results/ del último `make demo-4`; si no hay, una demo corta
+    05-canario.png, 05-deriva.png   dibujadas desde docs/cifras/mantenimiento.json (`make demo-5 RECORD=1`)
     paridad.png     la tabla de `make parity` (tools/parity.py, la misma medida), dibujada en Chromium
 
 Es una orden de tools/: recorre varias etapas (puede importar cualquiera; ninguna la importa). Lo
@@ -159,6 +162,33 @@ def app_pictures(browser, api_url):
         context.close()
 
 
+def docs_picture(browser, api_url):
+    """/docs en español: POST /v1/predict con la paciente de ejemplo, tras «Probar» y «Ejecutar» (200)."""
+    from diabetes_model.patients import example_patient
+
+    card = requests.get(api_url + "/v1/model", timeout=10).json()
+    context = browser.new_context(viewport={"width": 1000, "height": 800}, locale="es-ES")
+    context.set_default_timeout(30_000)
+    try:
+        page = context.new_page()
+        if page.goto(api_url + "/docs").status != 200:
+            raise PictureError("/docs no está instalada: ejecuta `make web`")
+        operation = page.locator(".opblock-post", has=page.locator(".opblock-summary-path", has_text="/v1/predict"))
+        operation.locator(".opblock-summary-control").click()
+        operation.get_by_role("button", name="Probar", exact=True).click()
+        operation.locator("textarea.body-param__text").fill(json.dumps(example_patient(card), indent=2))
+        operation.get_by_role("button", name="Ejecutar", exact=True).click()
+        operation.locator(".live-responses-table .response-col_status", has_text="200").wait_for()
+        top = operation.bounding_box()["y"] + page.evaluate("window.scrollY")
+        bottom = operation.locator(".live-responses-table .response").bounding_box()
+        end = bottom["y"] + page.evaluate("window.scrollY") + bottom["height"]
+        save(Image.open(io.BytesIO(page.screenshot(full_page=True, clip={
+            "x": 0, "y": top - 8, "width": 1000, "height": end - top + 16}))), "api-docs.png")
+    finally:
+        context.close()
+    report("api-docs.png", "/docs en español: «Probar» y «Ejecutar» con la paciente de ejemplo, 200")
+
+
 # ------------------------------------------------------------------ Gráficos de otras órdenes
 
 
@@ -208,6 +238,15 @@ def schemes_picture():
 
 
 # ------------------------------------------------------------------ La tabla de paridad
+
+
+def maintenance_pictures():
+    """Las de la etapa 05, desde su registro (maintenance/chart.py)."""
+    from maintenance.chart import draw
+
+    record = ROOT / "docs" / "cifras" / "mantenimiento.json"
+    for path in draw(record, IMG):
+        report(path.name, f"dibujada desde {record.relative_to(ROOT)}")
 
 
 def parity_table():
@@ -269,11 +308,13 @@ def main():
                 with tempfile.TemporaryDirectory(prefix="pictures-") as folder, \
                         running_api(folder, port, env) as (api_url, _process):
                     app_pictures(browser, api_url)
+                    docs_picture(browser, api_url)
                 parity_picture(browser)
             finally:
                 browser.close()
         bench_picture()
         schemes_picture()
+        maintenance_pictures()
     except PictureError as error:
         sys.exit(f"Error: {error}")
 
