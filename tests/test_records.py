@@ -33,7 +33,6 @@ MEASURE = re.compile(r"(?<![\w.,])(?:×\s?\d[\d.,]*\d|\d[\d.,]*\s?(?:peticiones(
                      r"respuestas de salud/s|pet/s|req/s|/s|ms|µs|KiB|KB|MiB|MB|GB|s|min|veces)(?![\w/]))")
 # Ajustes, límites y duraciones aproximadas de una orden: no son medidas. Cada entrada, con su motivo.
 NOT_MEASURED = {
-    "unos 4 min": "lo que tarda `make bench` completo, redondeado: no es una cifra de rendimiento",
     "(1–2 min)": "lo que tarda `make demo-4`, redondeado",
     "2 ms de coste": "el coste simulado por evento de la ráfaga: un ajuste de la demo",
 }
