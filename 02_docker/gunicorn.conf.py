@@ -80,11 +80,7 @@ loglevel = _setting("LOG_LEVEL").lower()
 
 # --- Mecánica. pidfile: `make reload` lo lee para el SIGHUP. worker_tmp_dir en memoria: funciona con
 # `docker run --read-only`. Sin socket de control (gunicorn >= 25): se gobierna con señales.
-try:
-    pidfile = str(_setting("PIDFILE"))
-    os.makedirs(os.path.dirname(pidfile), exist_ok=True)  # gunicorn lo escribe antes de los ganchos
-except (SettingsError, OSError) as error:
-    sys.exit(f"Error de configuración: no se puede preparar el PIDFILE ({error}).")
+pidfile = gunicorn_settings.prepare_pidfile()  # su carpeta, creada: gunicorn lo escribe antes de los ganchos
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True
 
@@ -97,26 +93,18 @@ metrics_folder.prepare(worker_tmp_dir)
 def on_starting(server):
     """El maestro comprueba ajustes y modelo antes de crear workers (si falla, un «Error:» en español)."""
     master.verify_and_hold()
-    _log_candidate(server, master.candidate_problem())
+    master.log_candidate_problem(server.log)
     metrics_folder.clear()
     # Flask y la API, importados una vez en el maestro: los workers nacen por fork con ellos.
     for module in ("flask_cors", "diabetes_api.production", "diabetes_api.predict", "serving.wsgi"):
         importlib.import_module(module)
 
 
-def reload_hint(pid):
-    """Cómo pedir la recarga. PID 1 = el proceso principal de un contenedor (el CMD de la imagen): ese
-    número solo vale dentro; en el anfitrión, `kill -HUP 1` avisaría a su init. Desde fuera, Docker."""
-    if pid == 1:
-        return "desde el anfitrión, docker kill --signal HUP <contenedor> (docker ps lo nombra)"
-    return f"make reload (o kill -HUP {pid})"
-
-
 def when_ready(server):
     server.log.info("Listo en %s con %s worker(s) %s, modelo %s (%s), %s. Recargar: %s",
                     ", ".join(server.cfg.bind), server.cfg.workers, server.cfg.worker_class_str,
                     master.held_version(), _setting("MODEL_RUNTIME"), master.candidate_text(),
-                    reload_hint(server.pid))
+                    master.reload_hint(server.pid))
 
 
 def on_reload(server):
@@ -127,15 +115,9 @@ def on_reload(server):
     except StartupError as error:
         server.log.error("Recarga rechazada: %s Se sigue sirviendo la versión %s.", error, before)
         return
-    _log_candidate(server, master.candidate_problem())
+    master.log_candidate_problem(server.log)
     server.log.info("SIGHUP: versión %s comprobada (antes %s), %s; los workers nuevos la sirven.",
                     master.held_version(), before, master.candidate_text())
-
-
-def _log_candidate(server, problem):
-    """Una candidata que no se puede servir: una línea, y se sirve solo la publicada."""
-    if problem:
-        server.log.error("Candidata rechazada: %s Se sirve solo la versión %s.", problem, master.held_version())
 
 
 def pre_fork(server, worker):

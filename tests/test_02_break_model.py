@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from diabetes_model.patients import example_patient
+from serving.master import reload_hint
 from support import ROOT, SteadyLoad, live_version, read_log, running_gunicorn, wait_for_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -58,13 +59,9 @@ def test_break_model_then_reload_refuses_and_the_api_keeps_serving_then_rollback
 
 
 def test_inside_a_container_the_reload_hint_names_docker_not_pid_1():
-    namespace = {}
-    source = (ROOT / "02_docker" / "gunicorn.conf.py").read_text(encoding="utf-8")
-    start = source.index("def reload_hint(")
-    exec(source[start:source.index("\n\n\n", start)], namespace)  # solo la función: la configuración no se ejecuta
-    assert "kill -HUP 1" not in namespace["reload_hint"](1)
-    assert "docker kill --signal HUP" in namespace["reload_hint"](1)
-    assert "kill -HUP 4321" in namespace["reload_hint"](4321)
+    assert "kill -HUP 1" not in reload_hint(1)
+    assert "docker kill --signal HUP" in reload_hint(1)
+    assert "kill -HUP 4321" in reload_hint(4321)
 
 
 def test_demo_2_without_a_docker_engine_is_one_spanish_sentence(tmp_path):

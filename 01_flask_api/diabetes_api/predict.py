@@ -108,12 +108,11 @@ def read_json_body():
     if not request.is_json:
         raise ApiError(400, "invalid_json", "El cuerpo debe ser JSON con la cabecera Content-Type: application/json.")
     # Más de MAX_CONTENT_LENGTH → 413. En producción el cuerpo ya llegó, con plazo (limits.py, BODY_TIMEOUT).
-    data = request.get_data(cache=False)
     try:
-        return json.loads(data)
+        return json.loads(request.get_data(cache=False))
     except json.JSONDecodeError as error:
-        where = f"línea {error.lineno}, columna {error.colno}"
-        raise ApiError(400, "invalid_json", f"El cuerpo no es JSON válido ({where}).") from None
+        raise ApiError(400, "invalid_json",
+                       f"El cuerpo no es JSON válido (línea {error.lineno}, columna {error.colno}).") from None
     except UnicodeDecodeError as error:
         raise ApiError(400, "invalid_json", f"El cuerpo no es texto UTF-8 válido (byte {error.start}).") from None
     except (ValueError, RecursionError):  # p. ej. listas anidadas miles de veces

@@ -48,3 +48,18 @@ def tuning_names():
 def read(name):
     """El valor validado de un ajuste de esta tabla o de los que comparte con la API (`FROM_API`)."""
     return api_settings.read(BY_NAME.get(name) or api_settings.BY_NAME[name])
+
+
+def prepare_pidfile():
+    """La ruta del PIDFILE, con su carpeta creada; si no se puede, termina con una línea clara."""
+    import os
+    import sys
+
+    from workshop.environment import SettingsError
+
+    try:
+        pidfile = str(read("PIDFILE"))
+        os.makedirs(os.path.dirname(pidfile), exist_ok=True)
+    except (SettingsError, OSError) as error:
+        sys.exit(f"Error de configuración: no se puede preparar el PIDFILE ({error}).")
+    return pidfile

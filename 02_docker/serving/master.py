@@ -188,3 +188,17 @@ def candidate_text():
     if not _held_candidate or _held_candidate.problem:
         return "sin candidata"
     return f"candidata {_held_candidate.version} (peso {str(_held_candidate.weight).replace('.', ',')})"
+
+
+def log_candidate_problem(log):
+    """Una candidata que no se puede servir: una línea en el log, y se sirve solo la publicada."""
+    if candidate_problem():
+        log.error("Candidata rechazada: %s Se sirve solo la versión %s.", candidate_problem(), held_version())
+
+
+def reload_hint(pid):
+    """Cómo pedir la recarga. PID 1 = el proceso principal de un contenedor (el CMD de la imagen): ese
+    número solo vale dentro; en el anfitrión, `kill -HUP 1` avisaría a su init. Desde fuera, Docker."""
+    if pid == 1:
+        return "desde el anfitrión, docker kill --signal HUP <contenedor> (docker ps lo nombra)"
+    return f"make reload (o kill -HUP {pid})"
