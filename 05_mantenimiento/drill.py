@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from diabetes_api.metrics_versions import FLUSH_SECONDS
 from diabetes_model.store import ModelError, default_model_dir
 from diabetes_model.train import FEATURE_NAMES, load_data
 from workshop.argparse_es import SpanishArgumentParser
@@ -105,7 +106,8 @@ def run_scenario(name, rows, api_url, prom_url, drift, model_dir, batch=25, head
     session = requests.Session()
     since = time.time()
     statuses, rejected = traffic(name, rows, session, api_url + PREDICT_PATH, batch, headers or {})
-    until = wait_for_scrape_after(prom_url, time.time())
+    # Lo contado por la API llega a /metrics como mucho FLUSH_SECONDS después: se espera a un raspado posterior.
+    until = wait_for_scrape_after(prom_url, time.time() + FLUSH_SECONDS)
     counts = drift_module.counts_between(prom_url, since, until)
     tables = drift_module.tables(counts, drift, model_dir)
     expected = SCENARIOS[name][1]

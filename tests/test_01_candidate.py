@@ -203,3 +203,19 @@ def test_the_candidate_command_sets_checks_and_clears(model_root):
     assert read_candidate(model_root) is None
     both = cli("--model-dir", str(model_root), "candidate", CANDIDATE, "--clear")
     assert both.returncode == 2 and "no las dos cosas" in both.stderr
+
+
+def test_what_an_idle_worker_counted_reaches_the_metrics_without_another_request():
+    """Lo contado se escribe por tandas (Pending): si el worker deja de recibir peticiones, un hilo lo escribe
+    igualmente en FLUSH_SECONDS. Sin él, el simulacro de deriva de la etapa 05 contaba una tanda en la siguiente."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    from diabetes_api import metrics_versions
+    from workshop.processes import wait_until
+
+    counter = Counter("prueba_pendiente", "prueba", registry=CollectorRegistry())
+    pending = metrics_versions.Pending()
+    pending.keep_flushing()
+    pending.add(counter._value, 3)  # noqa: SLF001 (como lo hace metrics_versions)
+    wait_until(lambda: counter._value.get() == 3, 5 * metrics_versions.FLUSH_SECONDS,  # noqa: SLF001
+               message="lo pendiente no llegó a escribirse sin otra petición")

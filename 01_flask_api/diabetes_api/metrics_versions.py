@@ -94,6 +94,22 @@ class Pending:
         for value, amount in amounts.items():
             value.inc(amount)
 
+    def keep_flushing(self):
+        """En cada proceso, un hilo (con gevent, una corrutina) que escribe lo pendiente cada FLUSH_SECONDS:
+        sin él, lo contado por un worker que deja de recibir peticiones no llegaría nunca a /metrics."""
+        if getattr(self, "pid", None) != os.getpid():
+            self.pid = os.getpid()
+            threading.Thread(target=self._flush_loop, daemon=True, name="metricas-pendientes").start()
+
+    def _flush_loop(self):
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            if self.amounts:
+                try:
+                    self.flush()
+                except OSError:  # carpeta llena o sin permiso: la próxima petición lo dice (métricas degradadas)
+                    return
+
 
 PENDING = Pending()
 
@@ -166,6 +182,7 @@ def prepare(service):
         INFO.clear()  # con gunicorn cada worker nace limpio (y prometheus_client no sabe borrar en multiproceso)
         REFERENCE_SHARE.clear()
     versions = {service.model.version: VersionMetrics(service.model)}
+    PENDING.keep_flushing()
     INFO.labels(service.model.version, "live").set(1)
     split = service.split
     if split is not None:
