@@ -173,6 +173,8 @@ lock: | $(STAMP_UV) ## Mantenedor: requirements/*.txt, con hashes, desde *.in
 	@[ -x $(UV) ] || { echo "Error: make lock necesita uv en $(VENV) (make setup lo instala)." >&2; exit 1; }
 	@for name in $(LOCK_NAMES); do echo "requirements/$$name.in → requirements/$$name.txt"; \
 		$(LOCK) --quiet requirements/$$name.in -o requirements/$$name.txt || exit 1; done
+	@echo "04_esquemas/requirements.in → 04_esquemas/requirements.txt (la etapa 04 en Docker Compose)"
+	@$(LOCK) --quiet 04_esquemas/requirements.in -o 04_esquemas/requirements.txt
 
 ##@ Etapa 00 · el modelo
 

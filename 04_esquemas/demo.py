@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 import requests
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from diabetes_model.patients import random_patients
 from serving.launch import running_api
@@ -231,7 +232,11 @@ class Demo:
         """La app escucha el stream de resultados (XREAD) y anota cuándo le llega cada predicción."""
         reader = stream.RedisStreams(self.redis_url)
         while not finished.is_set():
-            for entry_id, fields in reader.read_results(after, block_ms=200):
+            try:
+                entries = reader.read_results(after, block_ms=200)
+            except RedisConnectionError:  # Redis parado (Ctrl+C: la demo lo para todo): se deja de escuchar
+                return
+            for entry_id, fields in entries:
                 after = entry_id
                 patient_id = int(fields["patient_id"])
                 if low <= patient_id <= high and patient_id not in done:

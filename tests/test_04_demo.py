@@ -221,20 +221,24 @@ def test_compose_python_services_have_least_privilege():
 
 
 def test_compose_requirements_pin_the_same_versions_as_requirements_folder():
+    """04_esquemas/requirements.txt (Docker Compose) sale de `make lock`: con hashes, y cada paquete en la versión
+    de requirements/ (lo de servir, entero)."""
     def pins(path):
-        found = {}
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if "==" in line and not line.startswith("#"):
-                name, version = line.split("==")
-                found[name.strip().lower().replace("_", "-")] = version.strip()
-        return found
+        text = Path(path).read_text(encoding="utf-8")
+        return {name.lower().replace("_", "-").replace(".", "-"): version
+                for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", text, re.M)}
 
-    ours = pins(ROOT / "04_esquemas" / "requirements.txt")
+    compose = ROOT / "04_esquemas" / "requirements.txt"
+    ours = pins(compose)
     theirs = {name: version for part in ("serve", "train", "dev")
               for name, version in pins(ROOT / "requirements" / f"{part}.txt").items()}
     assert ours and {name: theirs.get(name) for name in ours} == ours
-    assert "-r ../requirements/serve.txt" in (ROOT / "04_esquemas" / "requirements.txt").read_text()
-
+    assert pins(ROOT / "requirements" / "serve.txt").items() <= ours.items()  # todo lo de servir
+    assert {"redis", "psycopg", "psycopg-binary"} <= ours.keys()
+    text = compose.read_text(encoding="utf-8")
+    assert all("--hash=sha256:" in block for block in re.split(r"\n(?=[A-Za-z])", text) if "==" in block)
+    compose_file = (ROOT / "04_esquemas" / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "--require-hashes -r 04_esquemas/requirements.txt" in compose_file
 
 
 # ------------------------------------------------------------------ sin redis-server, sin paquetes extra
