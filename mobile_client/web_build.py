@@ -34,6 +34,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from workshop import processes
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.precompress import precompress_tree
 
@@ -113,14 +114,10 @@ def npm_ci(versions):
     """`npm ci` (sin scripts de instalación) si node_modules no tiene ya las versiones fijadas."""
     if all(installed_version(package) == version for package, version in versions.items()):
         return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError("Falta npm (viene con Node): instálalo para preparar el modo sin conexión y /docs.")
-    command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-    result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
-        raise BuildError(f"npm ci falló en mobile_client/ (código {result.returncode}): {detail[0]}")
+    try:
+        processes.npm_ci(HERE)
+    except processes.ProcessError as error:
+        raise BuildError(f"{error} Hace falta para preparar el modo sin conexión y /docs.") from None
     for package, version in versions.items():
         if installed_version(package) != version:
             raise BuildError(f"npm ci no instaló {package} {version} (¿package-lock.json desactualizado?).")

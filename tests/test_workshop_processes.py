@@ -89,3 +89,16 @@ def test_log_tail_of_a_process_without_log_is_empty():
     finally:
         stop(process)
     assert process.poll() is not None
+
+
+def test_npm_ci_says_in_spanish_when_npm_is_missing_or_fails(tmp_path, monkeypatch):
+    from workshop.processes import ProcessError, npm_ci
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # sin npm
+    with pytest.raises(ProcessError, match="Falta npm"):
+        npm_ci(tmp_path)
+    fake = tmp_path / "npm"
+    fake.write_text("#!/bin/sh\necho 'npm ERR! el lock no coincide' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(ProcessError, match=r"npm ci falló en .*código 1.*el lock no coincide"):
+        npm_ci(tmp_path)

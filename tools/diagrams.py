@@ -18,12 +18,12 @@ textos que se pisan. tests/test_diagrams.py usa las mismas funciones. Es una ord
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workshop import processes
 from workshop.argparse_es import SpanishArgumentParser
 from workshop.environment import root
 from workshop.spanish import number
@@ -162,14 +162,10 @@ def ensure_mermaid():
     version = pinned_version()
     if installed_version() == version and MERMAID_JS.exists():
         return version
-    npm = shutil.which("npm")
-    if npm is None:
-        raise DiagramError("Falta npm (viene con Node ≥ 18): hace falta para instalar Mermaid en tools/diagrams/.")
-    command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
-    result = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
-        raise DiagramError(f"npm ci falló en tools/diagrams/ (código {result.returncode}): {detail[0]}")
+    try:
+        processes.npm_ci(HERE)
+    except processes.ProcessError as error:
+        raise DiagramError(f"{error} Hace falta para instalar Mermaid en tools/diagrams/.") from None
     if installed_version() != version or not MERMAID_JS.exists():
         raise DiagramError(f"npm ci no instaló mermaid {version} (¿package-lock.json desactualizado?).")
     return version

@@ -5,6 +5,7 @@ Solo biblioteca estándar y llamadas POSIX (Linux y macOS): nada de /proc.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -137,3 +138,18 @@ def _signal(process, group, signum):
             process.send_signal(signum)
     except OSError:
         pass  # ya terminó
+
+
+def npm_ci(folder, timeout=900):
+    """`npm ci` en `folder` sin scripts de instalación (las versiones de su package-lock.json, nada más).
+
+    Lo usan `make web` (mobile_client/) y los diagramas (tools/diagrams/). ProcessError en español si falta
+    npm o si falla (con su última línea)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ProcessError("Falta npm (viene con Node 18 o posterior).")
+    command = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        detail = ((result.stderr or result.stdout).strip().splitlines() or [""])[-1]
+        raise ProcessError(f"npm ci falló en {Path(folder).name}/ (código {result.returncode}): {detail}")
