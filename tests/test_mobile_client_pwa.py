@@ -360,9 +360,19 @@ def test_the_api_key_is_sent_as_bearer_and_kept_across_reloads(page, keyed_api_u
 
     page.evaluate("document.getElementById('settings').open = true")
     page.fill("#api-key", API_KEY)
+    # Cada cambio del formulario o del aviso, visto al final de su tarea: el error viejo («pide una clave»)
+    # no debe quedarse junto al formulario que vuelve, o quien lo lee (y la espera de abajo) lo toma por el nuevo.
+    page.evaluate("""() => {
+        window.stale = [];
+        const form = document.getElementById('patient-form'), note = document.getElementById('offline-status');
+        new MutationObserver(() => {
+            if (!form.hidden && note.dataset.state === 'error') window.stale.push(note.textContent);
+        }).observe(document.body, { attributes: true, subtree: true, childList: true });
+    }""")
     page.click("#settings-form button[type=submit]")
     page.locator("#patient-form").wait_for(state="visible")
     wait_offline_ready(page)  # ahora /v1/model.onnx llega con la clave
+    assert page.evaluate("window.stale") == []
     submit(page, patient)
     expected = api_answer(keyed_api_url, patient, headers={"Authorization": f"Bearer {API_KEY}"})
     assert_same_as_api(shown_result(page), expected, "server")

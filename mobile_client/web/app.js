@@ -438,12 +438,14 @@
         setDevice("insecure", INSECURE);
         return;
       }
+      // Antes de la primera espera: el estado anterior (p. ej. «la API pide una clave») no debe
+      // quedarse a la vista junto al formulario mientras se vuelve a preparar.
+      setDevice("preparing", "Preparando el cálculo en este dispositivo…");
       const info = await vendorInfo();
       if (!info || !info.files) {
         setDevice("missing", NOT_INSTALLED);
         return;
       }
-      setDevice("preparing", "Preparando el cálculo en este dispositivo…");
       try {
         await cacheVendor(info, online);
         const bytes = await loadModel(card, online);
